@@ -1,0 +1,54 @@
+// Every numeric op the model uses. Model code calls only these; each call goes
+// through one dispatch point (kernels/dispatch.h) that picked the best ISA tier
+// (AVX-512, AVX2+FMA or generic) once at start-up. Scalar references for tests
+// are in kernels/reference.h.
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/thread_pool.h"
+
+namespace tessera::kernels {
+
+// y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tokens, r < rows.
+// W is `rows` rows of `cols` elements in format `type`, each row row_bytes(type, cols)
+// bytes, rows consecutive. x is n_tokens x cols floats, y is n_tokens x rows floats.
+// Rows are split across the pool's threads.
+void matmul(ThreadPool& pool, DType type, const void* W, int64_t rows, int64_t cols,
+            const float* x, int64_t n_tokens, float* y);
+
+// out = x / sqrt(mean(x^2) + eps) * weight; out may alias x.
+void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps);
+
+// Rotary position embedding, in place, on n_heads heads of head_dim floats each
+// (consecutive). The first rot_dim dims of each head rotate: pair i (i < rot_dim/2)
+// turns by angle pos * freq_scale * base^(-2i/rot_dim) / factor[i] (factor from
+// freq_factors, or 1 when null). Normal mode pairs dims (2i, 2i+1) (GGUF `llama`);
+// neox mode pairs (i, i + rot_dim/2).
+struct RopeParams {
+  int64_t head_dim = 0;
+  int64_t rot_dim = 0;
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;
+  const float* freq_factors = nullptr;  // rot_dim/2 values or null
+  bool neox = false;
+};
+void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p);
+
+// x = softmax(x), numerically stable.
+void softmax(float* x, int64_t n);
+
+// out[i] = silu(gate[i]) * up[i]; out may alias gate or up.
+void swiglu(float* out, const float* gate, const float* up, int64_t n);
+
+// Row conversion between floats and a storage format (F32, F16, BF16, Q8_0, Q4_0);
+// n must be a multiple of the format's block size. quantize_row rounds as GGUF's
+// reference quantizer does, so files we write match other tools' bit for bit.
+void dequantize_row(DType type, const void* src, float* dst, int64_t n);
+void quantize_row(DType type, const float* src, void* dst, int64_t n);
+
+// Whether matmul / dequantize_row / quantize_row handle this format.
+bool supports(DType type);
+
+}  // namespace tessera::kernels

@@ -1,0 +1,40 @@
+#include "core/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+namespace tessera {
+namespace {
+
+TEST(ThreadPool, CoversRangeExactlyOnceInWholeGrains) {
+  for (int threads : {1, 2, 3, 5}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {1, 7, 64, 1000, 1023}) {
+      for (int64_t grain : {1, 4, 16}) {
+        std::vector<std::atomic<int>> hits(n);
+        pool.parallel_for(n, grain, [&](int64_t b, int64_t e, int t) {
+          EXPECT_LT(t, threads);
+          if (e != n) {
+            EXPECT_EQ((e - b) % grain, 0);
+          }
+          EXPECT_EQ(b % grain, 0);
+          for (int64_t i = b; i < e; ++i) hits[i]++;
+        });
+        for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << threads << " " << n << " " << grain;
+      }
+    }
+  }
+}
+
+TEST(ThreadPool, ManyJobsInSequence) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> sum{0};
+  for (int j = 0; j < 2000; ++j)
+    pool.parallel_for(10, 1, [&](int64_t b, int64_t e, int) { sum += e - b; });
+  EXPECT_EQ(sum.load(), 20000);
+}
+
+}  // namespace
+}  // namespace tessera
