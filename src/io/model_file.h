@@ -81,6 +81,7 @@ struct ModelFile {
   std::string format;  // "GGUF v3", "llama2.c checkpoint", ...
   uint32_t gguf_version = 0;
   uint64_t alignment = 32;
+  uint64_t data_offset = 0;  // GGUF: file offset of the tensor data section (tensor offsets are relative to it)
   Metadata meta;
   std::vector<TensorInfo> tensors;
   std::shared_ptr<const MappedFile> mapping;  // keeps tensor data alive

@@ -1,0 +1,45 @@
+#include "io/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace tessera::io {
+namespace {
+
+// Closes the descriptor on every path out of the constructor; the mapping stays valid.
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
+
+}  // namespace
+
+MappedFile::MappedFile(const std::string& path, const std::string& what) : path_(path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open {} '{}': {}", what, path, std::strerror(errno));
+  FdCloser closer{fd};
+
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail("cannot open {} '{}': {}", what, path, std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) fail("cannot open {} '{}': is a directory", what, path);
+  if (!S_ISREG(st.st_mode)) fail("cannot open {} '{}': not a regular file", what, path);
+  if (st.st_size == 0) fail("cannot open {} '{}': the file is empty", what, path);
+
+  size_ = static_cast<size_t>(st.st_size);
+  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) fail("cannot map {} '{}' ({} bytes) into memory: {}", what, path, size_, std::strerror(errno));
+  data_ = static_cast<const uint8_t*>(p);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+}  // namespace tessera::io

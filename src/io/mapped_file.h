@@ -1,0 +1,30 @@
+// A whole file mapped read-only into memory. Model weights are used in place
+// from the mapping, so it must outlive every tensor view into it (ModelFile
+// holds it by shared_ptr).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace tessera::io {
+
+class MappedFile {
+ public:
+  // `what` names the file's role in error messages: "cannot open model file 'x': ...".
+  explicit MappedFile(const std::string& path, const std::string& what = "model file");
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace tessera::io
