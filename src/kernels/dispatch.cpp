@@ -1,0 +1,189 @@
+// Plain x86-64 code: the tables only hold addresses of the tier functions, so
+// nothing here executes an instruction the CPU might lack.
+#include "kernels/dispatch.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/error.h"
+#include "kernels/avx2_kernels.h"
+#include "kernels/cpu_features.h"
+#include "kernels/generic_kernels.h"
+#include "kernels/reference.h"
+
+namespace tessera::kernels {
+namespace {
+
+KernelTable make_generic_table() {
+  KernelTable t;
+  t.isa = Isa::Generic;
+  t.matmul_f32 = {generic::matmul_f32_rows, generic::kMatmulRowGrain};
+  t.matmul_f16 = {generic::matmul_f16_rows, generic::kMatmulRowGrain};
+  t.matmul_bf16 = {generic::matmul_bf16_rows, generic::kMatmulRowGrain};
+  t.matmul_q8_0 = {generic::matmul_q8_0_rows, generic::kMatmulRowGrain};
+  t.matmul_q4_0 = {generic::matmul_q4_0_rows, generic::kMatmulRowGrain};
+  t.rmsnorm = ref::rmsnorm;
+  t.rope = ref::rope;
+  t.softmax = ref::softmax;
+  t.swiglu = ref::swiglu;
+  t.dequantize_row = ref::dequantize_row;
+  t.quantize_row = ref::quantize_row;
+  return t;
+}
+
+// Rope (a few sin/cos per call) and row conversion (embedding lookups, file
+// writing; quantize_row must stay bit-exact) are not hot: the reference serves.
+KernelTable make_avx2_table() {
+  KernelTable t = make_generic_table();
+  t.isa = Isa::Avx2;
+  t.matmul_f32 = {avx2::matmul_f32_rows, avx2::kMatmulRowGrain};
+  t.matmul_f16 = {avx2::matmul_f16_rows, avx2::kMatmulRowGrain};
+  t.matmul_bf16 = {avx2::matmul_bf16_rows, avx2::kMatmulRowGrain};
+  t.matmul_q8_0 = {avx2::matmul_q8_0_rows, avx2::kMatmulRowGrain};
+  t.matmul_q4_0 = {avx2::matmul_q4_0_rows, avx2::kMatmulRowGrain};
+  t.rmsnorm = avx2::rmsnorm;
+  t.softmax = avx2::softmax;
+  t.swiglu = avx2::swiglu;
+  return t;
+}
+
+// Function-local statics: safe to use from other translation units' static init.
+const KernelTable& generic_table() {
+  static const KernelTable table = make_generic_table();
+  return table;
+}
+
+const KernelTable& avx2_table() {
+  static const KernelTable table = make_avx2_table();
+  return table;
+}
+
+Isa best_isa_with_table() {
+  for (Isa isa : {Isa::Avx512, Isa::Avx2})
+    if (kernel_table(isa)) return isa;
+  return Isa::Generic;
+}
+
+Isa choose_active_isa() {
+  std::string note;
+  const Isa isa = choose_isa(best_isa_with_table(), std::getenv("TESSERA_ISA"), &note);
+  if (!note.empty()) std::fprintf(stderr, "tessera: %s\n", note.c_str());
+  return isa;
+}
+
+}  // namespace
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Generic:
+      return "generic";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512:
+      return "avx512";
+  }
+  return "unknown";
+}
+
+std::optional<Isa> isa_from_name(std::string_view name) {
+  for (Isa isa : kAllIsas) {
+    const std::string_view n = isa_name(isa);
+    if (n.size() == name.size() &&
+        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        }))
+      return isa;
+  }
+  return std::nullopt;
+}
+
+const MatmulKernel* KernelTable::matmul_for(DType type) const {
+  const MatmulKernel* k = nullptr;
+  switch (type) {
+    case DType::F32:
+      k = &matmul_f32;
+      break;
+    case DType::F16:
+      k = &matmul_f16;
+      break;
+    case DType::BF16:
+      k = &matmul_bf16;
+      break;
+    case DType::Q8_0:
+      k = &matmul_q8_0;
+      break;
+    case DType::Q4_0:
+      k = &matmul_q4_0;
+      break;
+    default:
+      return nullptr;
+  }
+  return k->rows ? k : nullptr;
+}
+
+Isa cpu_isa() {
+  const CpuFeatures& f = cpu_features();
+  if (f.has_avx512_tier()) return Isa::Avx512;
+  if (f.has_avx2_tier()) return Isa::Avx2;
+  return Isa::Generic;
+}
+
+const KernelTable* kernel_table(Isa isa) {
+  switch (isa) {
+    case Isa::Generic:
+      return &generic_table();
+    case Isa::Avx2:
+      return cpu_features().has_avx2_tier() ? &avx2_table() : nullptr;
+    case Isa::Avx512:
+      return nullptr;  // no AVX-512 kernels yet
+  }
+  return nullptr;
+}
+
+Isa choose_isa(Isa best, const char* request, std::string* note) {
+  if (!request || !*request) return best;
+  const std::optional<Isa> wanted = isa_from_name(request);
+  if (!wanted) {
+    if (note)
+      *note = fmt::format("TESSERA_ISA={} is not one of generic, avx2, avx512; using {}", request,
+                          isa_name(best));
+    return best;
+  }
+  if (static_cast<int>(*wanted) > static_cast<int>(best)) {
+    if (note)
+      *note = fmt::format("TESSERA_ISA={} is not available on this machine; using {}", request,
+                          isa_name(best));
+    return best;
+  }
+  return *wanted;
+}
+
+Isa active_isa() {
+  static const Isa isa = choose_active_isa();
+  return isa;
+}
+
+std::string_view active_isa_name() { return isa_name(active_isa()); }
+
+const KernelTable& active_table() {
+  static const KernelTable* table = kernel_table(active_isa());
+  return *table;
+}
+
+void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, const void* W, int64_t rows,
+                 int64_t cols, const float* x, int64_t n_tokens, float* y) {
+  const MatmulKernel* k = table.matmul_for(type);
+  if (!k) fail("matmul: no kernel for tensor type {}", dtype_name(type));
+  if (rows < 0 || n_tokens < 0) fail("matmul: negative size ({} rows, {} tokens)", rows, n_tokens);
+  const size_t stride = row_bytes(type, cols);  // also checks cols against the block size
+  if (rows == 0 || n_tokens == 0) return;
+  const auto* w = static_cast<const uint8_t*>(W);
+  const MatmulRowsFn fn = k->rows;
+  pool.parallel_for(rows, k->row_grain, [&](int64_t begin, int64_t end, int) {
+    fn(w, stride, cols, begin, end, x, n_tokens, y, rows);
+  });
+}
+
+}  // namespace tessera::kernels

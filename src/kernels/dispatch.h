@@ -1,0 +1,75 @@
+// The one dispatch point: a table of kernels per ISA tier, and the tier chosen
+// once at start-up from CPUID (lowered by TESSERA_ISA=generic|avx2|avx512).
+// kernels.h calls go through active_table(); tests and benchmarks may call a
+// given tier's table through kernel_table(isa).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/dtype.h"
+#include "core/thread_pool.h"
+#include "kernels/kernels.h"
+
+namespace tessera::kernels {
+
+enum class Isa : int { Generic = 0, Avx2 = 1, Avx512 = 2 };
+inline constexpr Isa kAllIsas[] = {Isa::Generic, Isa::Avx2, Isa::Avx512};
+
+std::string_view isa_name(Isa isa);                       // "generic", "avx2", "avx512"
+std::optional<Isa> isa_from_name(std::string_view name);  // case-insensitive
+
+// Computes y[t][r] for rows r in [row_begin, row_end) and all tokens t.
+// W points at row 0, rows are `row_stride` bytes apart, y is n_tokens x rows.
+// Called from one pool thread per row range; must not touch other rows of y.
+using MatmulRowsFn = void (*)(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
+                              int64_t row_end, const float* x, int64_t n_tokens, float* y,
+                              int64_t rows);
+
+struct MatmulKernel {
+  MatmulRowsFn rows = nullptr;
+  int64_t row_grain = 1;  // rows per thread share come in multiples of this
+};
+
+struct KernelTable {
+  Isa isa = Isa::Generic;
+  MatmulKernel matmul_f32, matmul_f16, matmul_bf16, matmul_q8_0, matmul_q4_0;
+  void (*rmsnorm)(float* out, const float* x, const float* weight, int64_t n, float eps) = nullptr;
+  void (*rope)(float* x, int64_t n_heads, int64_t pos, const RopeParams& p) = nullptr;
+  void (*softmax)(float* x, int64_t n) = nullptr;
+  void (*swiglu)(float* out, const float* gate, const float* up, int64_t n) = nullptr;
+  void (*dequantize_row)(DType type, const void* src, float* dst, int64_t n) = nullptr;
+  void (*quantize_row)(DType type, const float* src, void* dst, int64_t n) = nullptr;
+
+  // The matmul kernel for a weight format, or null when there is none.
+  const MatmulKernel* matmul_for(DType type) const;
+};
+
+// Best tier this CPU and OS can run (whether or not Tessera has kernels for it).
+Isa cpu_isa();
+
+// The tier's table, or null when the CPU lacks the tier or Tessera has no
+// kernels for it yet (AVX-512: none yet, the AVX2 table serves those CPUs).
+const KernelTable* kernel_table(Isa isa);
+
+// The tier kernels.h uses: the best tier with a table, lowered by TESSERA_ISA.
+// Chosen on first use; a TESSERA_ISA value that is unknown or above what the
+// machine has is reported once on stderr and clamped.
+Isa active_isa();
+std::string_view active_isa_name();
+const KernelTable& active_table();
+
+// Pure part of the choice above, for tests: `best` is the best tier with a
+// table, `request` the TESSERA_ISA value (null when unset). Sets *note to a
+// one-line message when the request could not be followed as given.
+Isa choose_isa(Isa best, const char* request, std::string* note);
+
+// kernels::matmul through a given table: checks the arguments, then splits
+// rows across the pool in multiples of the kernel's row grain.
+void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, const void* W, int64_t rows,
+                 int64_t cols, const float* x, int64_t n_tokens, float* y);
+
+}  // namespace tessera::kernels

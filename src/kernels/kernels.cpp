@@ -1,0 +1,34 @@
+// kernels.h: every call goes through the table of the tier chosen at start-up.
+#include "kernels/kernels.h"
+
+#include "kernels/dispatch.h"
+#include "kernels/reference.h"
+
+namespace tessera::kernels {
+
+void matmul(ThreadPool& pool, DType type, const void* W, int64_t rows, int64_t cols, const float* x,
+            int64_t n_tokens, float* y) {
+  matmul_with(active_table(), pool, type, W, rows, cols, x, n_tokens, y);
+}
+
+void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps) {
+  active_table().rmsnorm(out, x, weight, n, eps);
+}
+
+void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p) { active_table().rope(x, n_heads, pos, p); }
+
+void softmax(float* x, int64_t n) { active_table().softmax(x, n); }
+
+void swiglu(float* out, const float* gate, const float* up, int64_t n) { active_table().swiglu(out, gate, up, n); }
+
+void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
+  active_table().dequantize_row(type, src, dst, n);
+}
+
+void quantize_row(DType type, const float* src, void* dst, int64_t n) {
+  active_table().quantize_row(type, src, dst, n);
+}
+
+bool supports(DType type) { return active_table().matmul_for(type) != nullptr && ref::supports(type); }
+
+}  // namespace tessera::kernels
