@@ -45,7 +45,9 @@ TEST(Half, RoundsToNearestEven) {
     const float b = fp16_to_fp32(static_cast<uint16_t>(h + 1));
     const double mid = (static_cast<double>(a) + b) / 2;
     const uint16_t got = fp32_to_fp16(static_cast<float>(mid));
-    if (static_cast<float>(mid) == mid) EXPECT_EQ(got, (h & 1) ? h + 1 : h) << std::hex << h;
+    if (static_cast<float>(mid) == mid) {
+      EXPECT_EQ(got, (h & 1) ? h + 1 : h) << std::hex << h;
+    }
     // Just above the midpoint rounds up.
     EXPECT_EQ(fp32_to_fp16(std::nextafter(static_cast<float>(mid), INFINITY)), h + 1) << std::hex << h;
   }

@@ -1,0 +1,99 @@
+// Tessera's public C++ API: open a model file, inspect it, tokenize, generate.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tessera {
+
+struct OpenOptions {
+  std::string tokenizer_path;  // llama2.c checkpoints: their tokenizer file
+  bool vocab_only = false;     // load metadata and tokenizer but not the weights
+};
+
+struct TensorSummary {
+  std::string name;
+  std::string type;            // "F32", "Q8_0", ...
+  std::vector<int64_t> shape;  // innermost first, as GGUF lists it
+  uint64_t bytes = 0;
+};
+
+struct ModelSummary {
+  std::string path, format;
+  std::string architecture, name;
+  std::vector<std::pair<std::string, std::string>> hyper_parameters;  // name, value
+  std::string hyper_parameters_error;  // why there are none (e.g. an unsupported architecture)
+  std::vector<std::pair<std::string, std::string>> metadata;          // every key, arrays summarised
+  std::string tokenizer_model, tokenizer_pre;
+  int32_t n_vocab = 0, bos_id = -1, eos_id = -1;
+  std::vector<TensorSummary> tensors;
+  uint64_t tensor_bytes = 0, n_params = 0;
+  std::string kernel_isa;  // the SIMD tier the kernels run on this CPU
+};
+
+struct GenerateOptions {
+  int64_t n_predict = -1;  // generated tokens; < 0: until end of text or full context
+  int64_t n_ctx = 0;       // 0: the model's, at most 4096
+  int64_t n_batch = 64;
+  int n_threads = 0;       // 0: all hardware threads
+  bool add_bos = true;     // when the vocabulary wants one
+  float temperature = 0.8f;
+  int32_t top_k = 40;
+  float top_p = 0.95f;
+  float min_p = 0.05f;
+  float repeat_penalty = 1.0f;
+  int32_t repeat_last_n = 64;
+  uint64_t seed = 0;
+};
+
+struct GenerateStats {
+  int64_t n_prompt = 0, n_generated = 0;
+  double prompt_seconds = 0, generate_seconds = 0;
+  std::string stop_reason;  // "length", "end of text", "context full"
+  std::vector<int32_t> prompt_tokens, generated_tokens;
+};
+
+struct ConvertOptions {
+  std::string tokenizer_path;  // llama2.c checkpoints: their tokenizer file
+  std::string weight_type;     // "f32", "f16", "bf16", "q8_0", "q4_0"; empty keeps each tensor's
+  // Called before each tensor is written: index, count, name, source and target type.
+  std::function<void(size_t, size_t, const std::string&, const std::string&, const std::string&)> on_tensor;
+};
+
+// Reads any model file Tessera can open and writes it as GGUF. Vectors stay F32;
+// matrices whose rows are not whole blocks of weight_type are stored as F16.
+// Throws Error (bad input file or type; UsageError for an unknown type name).
+void convert_model_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& options);
+
+class LoadedModel {
+ public:
+  // Throws tessera::Error (a std::runtime_error) with a one-line message.
+  static std::unique_ptr<LoadedModel> open(const std::string& path, const OpenOptions& options = {});
+  ~LoadedModel();
+
+  bool has_weights() const;
+  double load_seconds() const;
+  ModelSummary summary() const;
+
+  std::vector<int32_t> tokenize(std::string_view text, bool add_bos, bool parse_special = false) const;
+  std::string token_piece(int32_t id) const;  // output bytes of one token
+  std::string token_text(int32_t id) const;   // its vocabulary string
+  std::string detokenize(const std::vector<int32_t>& ids) const;
+
+  // Generates a continuation of `prompt`, calling on_text with each new token's
+  // text as it is produced (return false to stop).
+  GenerateStats generate(std::string_view prompt, const GenerateOptions& options,
+                         const std::function<bool(std::string_view)>& on_text) const;
+
+ private:
+  struct Impl;
+  explicit LoadedModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera

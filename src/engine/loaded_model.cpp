@@ -1,0 +1,172 @@
+// The public API (include/tessera/tessera.h) on top of io, tokenizer, model and engine.
+#include <chrono>
+#include <optional>
+
+#include "core/error.h"
+#include "engine/generator.h"
+#include "engine/sampler.h"
+#include "engine/session.h"
+#include "io/model_file.h"
+#include "kernels/dispatch.h"
+#include "model/model.h"
+#include "tessera/tessera.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tessera {
+namespace {
+
+std::string describe_value(const io::MetaValue& v) {
+  using io::MetaType;
+  switch (v.type) {
+    case MetaType::STRING: return v.s.size() > 200 ? "\"" + v.s.substr(0, 200) + "...\"" : "\"" + v.s + "\"";
+    case MetaType::F32: return fmt::format("{}", static_cast<float>(v.f));
+    case MetaType::F64: return fmt::format("{}", v.f);
+    case MetaType::BOOL: return v.i ? "true" : "false";
+    case MetaType::U64: return std::to_string(v.u);
+    case MetaType::ARRAY: {
+      std::string head;
+      const size_t shown = 4;
+      for (size_t i = 0; i < std::min<size_t>(shown, v.array_size); ++i) {
+        if (!head.empty()) head += ", ";
+        if (i < v.strings.size()) head += "\"" + v.strings[i] + "\"";
+        else if (i < v.ints.size()) head += std::to_string(v.ints[i]);
+        else if (i < v.floats.size()) head += fmt::format("{}", v.floats[i]);
+      }
+      return fmt::format("[{} x {}: {}{}]", v.array_size, io::meta_type_name(v.elem_type), head,
+                         v.array_size > shown ? ", ..." : "");
+    }
+    default: return std::to_string(v.i);
+  }
+}
+
+const char* stop_reason_name(engine::StopReason r) {
+  switch (r) {
+    case engine::StopReason::Length: return "length";
+    case engine::StopReason::EndOfGeneration: return "end of text";
+    case engine::StopReason::ContextFull: return "context full";
+    case engine::StopReason::Callback: return "stopped";
+  }
+  return "?";
+}
+
+}  // namespace
+
+struct LoadedModel::Impl {
+  std::shared_ptr<const io::ModelFile> file;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<model::Model> model;  // null when opened vocab-only
+  std::optional<model::ModelConfig> config;  // hyper-parameters, when the metadata has them
+  std::string config_error;                  // why not, otherwise
+  double load_seconds = 0;
+};
+
+LoadedModel::LoadedModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LoadedModel::~LoadedModel() = default;
+
+std::unique_ptr<LoadedModel> LoadedModel::open(const std::string& path, const OpenOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto impl = std::make_unique<Impl>();
+  impl->file = std::make_shared<const io::ModelFile>(io::open_model_file(path, options.tokenizer_path));
+  impl->tokenizer = Tokenizer::from_metadata(impl->file->meta);
+  if (!options.vocab_only) {
+    if (impl->file->tensors.empty())
+      fail("{}: the file holds no tensors (a vocabulary-only file): it can be used with 'tokenize' and 'info' only",
+           path);
+    impl->model = std::make_unique<model::Model>(impl->file);
+    impl->config = impl->model->config();
+    if (impl->model->config().n_vocab != impl->tokenizer->n_vocab())
+      fail("{}: the model has {} token embeddings but the tokenizer {} tokens", path, impl->model->config().n_vocab,
+           impl->tokenizer->n_vocab());
+  }
+  if (!impl->config) {
+    try {
+      impl->config = model::read_model_config(impl->file->meta);
+    } catch (const Error& e) {
+      impl->config_error = e.what();
+    }
+  }
+  impl->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return std::unique_ptr<LoadedModel>(new LoadedModel(std::move(impl)));
+}
+
+bool LoadedModel::has_weights() const { return impl_->model != nullptr; }
+double LoadedModel::load_seconds() const { return impl_->load_seconds; }
+
+ModelSummary LoadedModel::summary() const {
+  const io::ModelFile& f = *impl_->file;
+  const Tokenizer& tok = *impl_->tokenizer;
+  ModelSummary s;
+  s.path = f.path;
+  s.format = f.format;
+  s.architecture = f.meta.get_string_opt("general.architecture").value_or("");
+  s.name = f.meta.get_string_opt("general.name").value_or("");
+  for (const auto& [key, value] : f.meta.values) s.metadata.emplace_back(key, describe_value(value));
+  s.hyper_parameters_error = impl_->config_error;
+  if (impl_->config) {
+    const auto& c = *impl_->config;
+    auto add = [&](const char* name, auto value) { s.hyper_parameters.emplace_back(name, fmt::format("{}", value)); };
+    add("context length (training)", c.n_ctx_train);
+    add("embedding dim", c.n_embd);
+    add("layers", c.n_layer);
+    add("attention heads", c.n_head);
+    add("kv heads", c.n_head_kv);
+    add("head dim", c.head_dim);
+    add("ffn dim", c.n_ff);
+    add("vocab size", c.n_vocab);
+    add("rms norm eps", c.rms_eps);
+    add("rope dims", c.rope_dim);
+    add("rope freq base", c.rope_freq_base);
+    add("rope freq scale", c.rope_freq_scale);
+  }
+  s.tokenizer_model = tok.model_name();
+  s.tokenizer_pre = tok.pre_name();
+  s.n_vocab = tok.n_vocab();
+  s.bos_id = tok.bos_id();
+  s.eos_id = tok.eos_id();
+  for (const auto& t : f.tensors) {
+    s.tensors.push_back({t.name, std::string(dtype_name(t.type)), t.ne, t.nbytes});
+    s.tensor_bytes += t.nbytes;
+    s.n_params += static_cast<uint64_t>(t.n_elements());
+  }
+  s.kernel_isa = kernels::active_isa_name();
+  return s;
+}
+
+std::vector<int32_t> LoadedModel::tokenize(std::string_view text, bool add_bos, bool parse_special) const {
+  return impl_->tokenizer->encode(text, add_bos, parse_special);
+}
+std::string LoadedModel::token_piece(int32_t id) const { return impl_->tokenizer->token_to_piece(id); }
+std::string LoadedModel::token_text(int32_t id) const { return impl_->tokenizer->token_text(id); }
+std::string LoadedModel::detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->decode(ids); }
+
+GenerateStats LoadedModel::generate(std::string_view prompt, const GenerateOptions& o,
+                                    const std::function<bool(std::string_view)>& on_text) const {
+  if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
+  const Tokenizer& tok = *impl_->tokenizer;
+  engine::Session session(*impl_->model, {o.n_ctx, o.n_batch, o.n_threads});
+  engine::SamplingParams sp{o.temperature, o.top_k, o.top_p, o.min_p, o.repeat_penalty, o.repeat_last_n, o.seed};
+  engine::Sampler sampler(sp, tok.n_vocab());
+
+  GenerateStats stats;
+  stats.prompt_tokens = tok.encode(prompt, o.add_bos);
+  // After an empty prompt the first piece's leading space is the tokenizer's
+  // word marker, not text (as llama2.c prints it).
+  bool at_start = prompt.empty();
+  auto result = engine::generate(session, sampler, tok, stats.prompt_tokens, o.n_predict, [&](int32_t id) {
+    std::string piece = tok.token_to_piece(id);
+    if (at_start && !piece.empty()) {
+      if (piece[0] == ' ') piece.erase(0, 1);
+      at_start = false;
+    }
+    return on_text(piece);
+  });
+  stats.n_prompt = static_cast<int64_t>(stats.prompt_tokens.size());
+  stats.generated_tokens = std::move(result.tokens);
+  stats.n_generated = static_cast<int64_t>(stats.generated_tokens.size());
+  stats.prompt_seconds = result.prompt_seconds;
+  stats.generate_seconds = result.generate_seconds;
+  stats.stop_reason = stop_reason_name(result.stop);
+  return stats;
+}
+
+}  // namespace tessera

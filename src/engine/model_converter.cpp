@@ -1,0 +1,85 @@
+#include "engine/model_converter.h"
+
+#include <vector>
+
+#include "core/error.h"
+#include "io/gguf_writer.h"
+#include "kernels/kernels.h"
+#include "tessera/tessera.h"
+
+namespace tessera::engine {
+namespace {
+
+// GGUF's general.file_type for a model whose matrices are all `type` (llama.cpp's
+// LLAMA_FTYPE numbering).
+std::optional<uint32_t> file_type_id(DType type) {
+  switch (type) {
+    case DType::F32: return 0;
+    case DType::F16: return 1;
+    case DType::Q4_0: return 2;
+    case DType::Q8_0: return 7;
+    case DType::BF16: return 32;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
+DType converted_type(const io::TensorInfo& t, const ConvertOptions& options) {
+  if (!options.weight_type || t.ne.size() != 2) return t.ne.size() == 1 ? DType::F32 : t.type;
+  const DType want = *options.weight_type;
+  return t.ne[0] % dtype_info(want).block_size == 0 ? want : DType::F16;
+}
+
+void convert_model(const io::ModelFile& in, const std::string& out_path, const ConvertOptions& options) {
+  if (options.weight_type && !kernels::supports(*options.weight_type))
+    fail("cannot convert to {}: Tessera has no kernels for it", dtype_name(*options.weight_type));
+  io::GgufWriter w;
+  for (const auto& [key, value] : in.meta.values)
+    if (key != "general.alignment") w.set(key, value);
+  if (options.weight_type)
+    if (auto id = file_type_id(*options.weight_type)) w.set_u32("general.file_type", *id);
+
+  std::vector<float> row;
+  for (size_t i = 0; i < in.tensors.size(); ++i) {
+    const io::TensorInfo& t = in.tensors[i];
+    const DType out_type = converted_type(t, options);
+    if (options.on_tensor) options.on_tensor(i, in.tensors.size(), t, out_type);
+    if (out_type == t.type) {
+      w.add_tensor(t.name, t.type, t.ne, t.data, t.nbytes);
+      continue;
+    }
+    if (!kernels::supports(t.type))
+      fail("{}: tensor '{}' has type {}, which cannot be converted", in.path, t.name, dtype_name(t.type));
+    const int64_t cols = t.ne[0], rows = t.n_elements() / cols;
+    const size_t in_row = row_bytes(t.type, cols), out_row = row_bytes(out_type, cols);
+    std::vector<uint8_t> bytes(out_row * static_cast<size_t>(rows));
+    row.resize(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      kernels::dequantize_row(t.type, t.data + static_cast<size_t>(r) * in_row, row.data(), cols);
+      kernels::quantize_row(out_type, row.data(), bytes.data() + static_cast<size_t>(r) * out_row, cols);
+    }
+    w.add_tensor(t.name, out_type, t.ne, std::move(bytes));
+  }
+  w.write(out_path);
+}
+
+}  // namespace tessera::engine
+
+namespace tessera {
+
+void convert_model_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& o) {
+  engine::ConvertOptions options;
+  if (!o.weight_type.empty()) {
+    options.weight_type = dtype_from_name(o.weight_type);
+    if (!options.weight_type)
+      throw UsageError("unknown weight type '" + o.weight_type + "' (f32, f16, bf16, q8_0, q4_0)");
+  }
+  if (o.on_tensor)
+    options.on_tensor = [&](size_t i, size_t n, const io::TensorInfo& t, DType out) {
+      o.on_tensor(i, n, t.name, std::string(dtype_name(t.type)), std::string(dtype_name(out)));
+    };
+  engine::convert_model(io::open_model_file(in_path, o.tokenizer_path), out_path, options);
+}
+
+}  // namespace tessera

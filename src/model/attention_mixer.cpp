@@ -1,0 +1,38 @@
+#include "model/attention_mixer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/attention.h"
+#include "kernels/kernels.h"
+
+namespace tessera::model {
+
+void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeights& w, const float* rope_freqs,
+                     int64_t layer, KvCache& cache, ForwardBuffers& buf, int64_t n, int64_t pos0) {
+  const int64_t d = c.head_dim;
+  // q = Wq (q_dim, n_embd) @ xn;  k, v = Wk, Wv (kv_dim, n_embd) @ xn
+  kernels::matmul(pool, w.q.type, w.q.data, w.q.rows, w.q.cols, buf.xn.data(), n, buf.q.data());
+  kernels::matmul(pool, w.k.type, w.k.data, w.k.rows, w.k.cols, buf.xn.data(), n, buf.k.data());
+  kernels::matmul(pool, w.v.type, w.v.data, w.v.rows, w.v.cols, buf.xn.data(), n, buf.v.data());
+
+  kernels::RopeParams rope{d, c.rope_dim, c.rope_freq_base, c.rope_freq_scale, rope_freqs, c.rope_neox};
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t pos = pos0 + t;
+    kernels::rope(buf.q.data() + t * c.q_dim(), c.n_head, pos, rope);
+    float* k = buf.k.data() + t * c.kv_dim();
+    kernels::rope(k, c.n_head_kv, pos, rope);
+    const float* v = buf.v.data() + t * c.kv_dim();
+    for (int64_t h = 0; h < c.n_head_kv; ++h) {
+      std::copy_n(k + h * d, d, cache.k_at(layer, h, pos));
+      std::copy_n(v + h * d, d, cache.v_at(layer, h, pos));
+    }
+  }
+
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  kernels::attention(pool, buf.q.data(), n, c.n_head, pos0, cache.layer_view(layer), scale, buf.attn.data());
+  // delta = Wo (n_embd, q_dim) @ attn
+  kernels::matmul(pool, w.o.type, w.o.data, w.o.rows, w.o.cols, buf.attn.data(), n, buf.delta.data());
+}
+
+}  // namespace tessera::model

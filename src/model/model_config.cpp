@@ -1,0 +1,77 @@
+#include "model/model_config.h"
+
+#include "core/error.h"
+#include "model/architecture.h"
+
+namespace tessera::model {
+namespace {
+
+int64_t positive(const io::Metadata& meta, const std::string& key, int64_t value, int64_t limit) {
+  if (value <= 0 || value > limit)
+    fail("{}: metadata key '{}' = {} is out of range (1..{})", meta.source, key, value, limit);
+  return value;
+}
+
+}  // namespace
+
+ModelConfig read_model_config(const io::Metadata& meta) {
+  ModelConfig c;
+  c.arch = meta.get_string("general.architecture");
+  find_architecture(c.arch, meta.source);  // throws for architectures we cannot run
+  c.name = meta.get_string_opt("general.name").value_or("");
+  const std::string p = c.arch + ".";
+  auto int_key = [&](const std::string& key, int64_t limit) {
+    return positive(meta, p + key, meta.get_int(p + key), limit);
+  };
+
+  c.n_embd = int_key("embedding_length", 1 << 20);
+  c.n_layer = int_key("block_count", 4096);
+  c.n_ff = int_key("feed_forward_length", 1 << 22);
+  c.n_head = int_key("attention.head_count", 4096);
+  c.n_head_kv = meta.has(p + "attention.head_count_kv") ? int_key("attention.head_count_kv", 4096) : c.n_head;
+  c.n_ctx_train = meta.has(p + "context_length") ? int_key("context_length", 1 << 24) : 2048;
+  if (c.n_head % c.n_head_kv != 0)
+    fail("{}: {}attention.head_count ({}) is not a multiple of head_count_kv ({})", meta.source, p, c.n_head,
+         c.n_head_kv);
+  if (meta.has(p + "attention.key_length")) {
+    c.head_dim = int_key("attention.key_length", 1 << 16);
+  } else {
+    if (c.n_embd % c.n_head != 0)
+      fail("{}: {}embedding_length ({}) is not a multiple of attention.head_count ({})", meta.source, p,
+           c.n_embd, c.n_head);
+    c.head_dim = c.n_embd / c.n_head;
+  }
+  if (meta.has(p + "attention.value_length") && meta.get_int(p + "attention.value_length") != c.head_dim)
+    fail("{}: {}attention.value_length differs from key_length; Tessera needs them equal", meta.source, p);
+
+  const double eps = meta.get_float_opt(p + "attention.layer_norm_rms_epsilon").value_or(1e-5);
+  if (!(eps > 0 && eps < 1)) fail("{}: {}attention.layer_norm_rms_epsilon = {} is out of range", meta.source, p, eps);
+  c.rms_eps = static_cast<float>(eps);
+
+  c.rope_dim = meta.has(p + "rope.dimension_count") ? int_key("rope.dimension_count", c.head_dim) : c.head_dim;
+  if (c.rope_dim % 2 != 0) fail("{}: {}rope.dimension_count ({}) must be even", meta.source, p, c.rope_dim);
+  const double base = meta.get_float_opt(p + "rope.freq_base").value_or(10000.0);
+  if (!(base > 1)) fail("{}: {}rope.freq_base = {} must be > 1", meta.source, p, base);
+  c.rope_freq_base = static_cast<float>(base);
+
+  // Linear scaling stretches positions; other scaling types change the model and
+  // are refused rather than silently ignored.
+  const std::string scaling = meta.get_string_opt(p + "rope.scaling.type").value_or("none");
+  if (scaling == "linear") {
+    const double factor = meta.get_float(p + "rope.scaling.factor");
+    if (!(factor >= 1)) fail("{}: {}rope.scaling.factor = {} must be >= 1", meta.source, p, factor);
+    c.rope_freq_scale = static_cast<float>(1.0 / factor);
+  } else if (scaling != "none") {
+    fail("{}: {}rope.scaling.type '{}' is not supported (only none and linear)", meta.source, p, scaling);
+  } else if (auto factor = meta.get_float_opt(p + "rope.scale_linear")) {
+    if (!(*factor >= 1)) fail("{}: {}rope.scale_linear = {} must be >= 1", meta.source, p, *factor);
+    c.rope_freq_scale = static_cast<float>(1.0 / *factor);
+  }
+
+  const auto& tokens = meta.get_string_array("tokenizer.ggml.tokens");
+  c.n_vocab = static_cast<int64_t>(tokens.size());
+  if (c.n_vocab == 0) fail("{}: tokenizer.ggml.tokens is empty", meta.source);
+  return c;
+}
+
+}  // namespace tessera::model

@@ -1,0 +1,36 @@
+// Hyper-parameters of a model, read from GGUF metadata ("<arch>.*" keys).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "io/model_file.h"
+
+namespace tessera::model {
+
+struct ModelConfig {
+  std::string arch;         // general.architecture
+  std::string name;         // general.name, if any
+  int64_t n_vocab = 0;
+  int64_t n_ctx_train = 0;  // <arch>.context_length
+  int64_t n_embd = 0;
+  int64_t n_layer = 0;
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;
+  int64_t head_dim = 0;     // <arch>.attention.key_length, default n_embd / n_head
+  int64_t n_ff = 0;
+  float rms_eps = 1e-5f;
+  int64_t rope_dim = 0;     // dims rotated per head
+  float rope_freq_base = 10000.0f;
+  float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
+  bool rope_neox = false;
+
+  int64_t q_dim() const { return n_head * head_dim; }
+  int64_t kv_dim() const { return n_head_kv * head_dim; }
+};
+
+// Reads and checks the hyper-parameters; n_vocab comes from the token list.
+// Throws Error naming the key at fault.
+ModelConfig read_model_config(const io::Metadata& meta);
+
+}  // namespace tessera::model

@@ -1,0 +1,16 @@
+// Channel mixer: gated MLP, down(silu(gate x) * up x).
+#pragma once
+
+#include <cstdint>
+
+#include "core/thread_pool.h"
+#include "model/forward_buffers.h"
+#include "model/model_config.h"
+#include "model/weights.h"
+
+namespace tessera::model {
+
+// Reads buf.xn (n tokens), writes the output to buf.delta.
+void swiglu_channel(ThreadPool& pool, const ModelConfig& c, const SwigluWeights& w, ForwardBuffers& buf, int64_t n);
+
+}  // namespace tessera::model

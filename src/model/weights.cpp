@@ -1,0 +1,92 @@
+#include "model/weights.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "kernels/kernels.h"
+
+namespace tessera::model {
+namespace {
+
+class Binder {
+ public:
+  Binder(const io::ModelFile& file, ModelWeights& w) : file_(file), w_(w) {}
+
+  const io::TensorInfo* find(std::string_view name) const { return file_.find_tensor(std::string(name)); }
+
+  const io::TensorInfo& require(std::string_view name) const {
+    const auto* t = find(name);
+    if (!t) fail("{}: required tensor '{}' is missing", file_.path, name);
+    return *t;
+  }
+
+  Matrix matrix(std::string_view name, int64_t rows, int64_t cols) const {
+    const auto& t = require(name);
+    check_shape(t, {cols, rows});
+    if (!kernels::supports(t.type))
+      fail("{}: tensor '{}' has type {}, which Tessera cannot compute yet", file_.path, t.name,
+           dtype_name(t.type));
+    return Matrix{t.type, t.data, rows, cols};
+  }
+
+  // Norm weights and similar short vectors are used as F32; other types are
+  // converted once here.
+  const float* vector(std::string_view name, int64_t n) {
+    const auto& t = require(name);
+    return vector_of(t, n);
+  }
+
+  const float* vector_of(const io::TensorInfo& t, int64_t n) {
+    check_shape(t, {n});
+    if (t.type == DType::F32) return reinterpret_cast<const float*>(t.data);
+    if (!kernels::supports(t.type))
+      fail("{}: tensor '{}' has type {}, which Tessera cannot compute yet", file_.path, t.name,
+           dtype_name(t.type));
+    auto& v = w_.owned.emplace_back(static_cast<size_t>(n));
+    kernels::dequantize_row(t.type, t.data, v.data(), n);
+    return v.data();
+  }
+
+ private:
+  void check_shape(const io::TensorInfo& t, const std::vector<int64_t>& want) const {
+    if (t.ne != want)
+      fail("{}: tensor '{}' has shape [{}], expected [{}]", file_.path, t.name, fmt::join(t.ne, ", "),
+           fmt::join(want, ", "));
+  }
+
+  const io::ModelFile& file_;
+  ModelWeights& w_;
+};
+
+std::string block_name(std::string_view pattern, int64_t layer) {
+  return fmt::format(fmt::runtime(pattern), layer);
+}
+
+}  // namespace
+
+ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, const ModelConfig& c) {
+  ModelWeights w;
+  Binder b(file, w);
+  const auto& n = arch.tensors;
+  w.token_embd = b.matrix(n.token_embd, c.n_vocab, c.n_embd);
+  w.output_norm = b.vector(n.output_norm, c.n_embd);
+  w.output = b.find(n.output) ? b.matrix(n.output, c.n_vocab, c.n_embd) : w.token_embd;
+  if (const auto* f = b.find(n.rope_freqs)) w.rope_freqs = b.vector_of(*f, c.rope_dim / 2);
+
+  w.blocks.resize(static_cast<size_t>(c.n_layer));
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    auto& blk = w.blocks[static_cast<size_t>(l)];
+    blk.mixer_norm = b.vector(block_name(n.mixer_norm, l), c.n_embd);
+    blk.attention.q = b.matrix(block_name(n.attn_q, l), c.q_dim(), c.n_embd);
+    blk.attention.k = b.matrix(block_name(n.attn_k, l), c.kv_dim(), c.n_embd);
+    blk.attention.v = b.matrix(block_name(n.attn_v, l), c.kv_dim(), c.n_embd);
+    blk.attention.o = b.matrix(block_name(n.attn_output, l), c.n_embd, c.q_dim());
+    blk.channel_norm = b.vector(block_name(n.channel_norm, l), c.n_embd);
+    blk.mlp.gate = b.matrix(block_name(n.ffn_gate, l), c.n_ff, c.n_embd);
+    blk.mlp.up = b.matrix(block_name(n.ffn_up, l), c.n_ff, c.n_embd);
+    blk.mlp.down = b.matrix(block_name(n.ffn_down, l), c.n_embd, c.n_ff);
+  }
+  return w;
+}
+
+}  // namespace tessera::model

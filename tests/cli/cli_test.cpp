@@ -1,0 +1,271 @@
+// The `tessera` command end to end: output contract, flags, and bad input
+// (exit status 1 for bad files, 2 for bad usage, one-line messages, no crash).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
+
+#include "io/model_file.h"
+#include "test_util.h"
+#include "tiny_model.h"
+
+namespace tessera {
+namespace {
+
+using test::run_tessera;
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+// A failed command: the given status, one line on stderr that contains every needle.
+void expect_failure(const test::CommandResult& r, int status, std::initializer_list<std::string> needles) {
+  EXPECT_EQ(r.exit_code, status) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  for (const auto& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "missing '" << n << "' in: " << r.err;
+  EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << r.err;
+}
+
+TEST(Cli, HelpForEveryCommand) {
+  for (const char* cmd : {"", "run ", "info ", "tokenize "}) {
+    auto r = run_tessera(std::string(cmd) + "--help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << r.out;
+  }
+  auto r = run_tessera("run --help");
+  for (const char* flag : {"-m", "-p", "-n", "-t", "--temp", "--top-k", "--top-p", "--min-p", "--seed", "--repeat-penalty"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+}
+
+TEST(Cli, UsageErrorsExitWithTwo) {
+  expect_failure(run_tessera("run -m x.gguf --bogus-flag"), 2, {"--bogus-flag"});
+  expect_failure(run_tessera("run -p hello"), 2, {"--model"});
+  expect_failure(run_tessera("frobnicate"), 2, {"frobnicate"});
+  expect_failure(run_tessera(""), 2, {"subcommand"});
+  expect_failure(run_tessera("run -m x.gguf -t abc"), 2, {"abc"});
+  expect_failure(run_tessera("run -m x.gguf --top-p 1.5"), 2, {"--top-p"});
+}
+
+class CliStories : public testing::Test {
+ protected:
+  void SetUp() override {
+    gguf_ = test::testdata_file("gguf/stories260K-f32.gguf");
+    if (gguf_.empty()) GTEST_SKIP() << "test data absent: " << test::testdata_dir() / "gguf/stories260K-f32.gguf";
+  }
+  std::string gguf_;
+};
+
+// stdout is exactly the prompt and the generated text (then one newline), and
+// matches llama2.c's greedy continuation; timings go to stderr.
+TEST_F(CliStories, RunGreedyStdoutIsPromptPlusContinuation) {
+  TESSERA_REQUIRE_TESTDATA(ref_path, "llama2c/stories260K_greedy.json");
+  const auto ref = nlohmann::json::parse(test::read_file(ref_path));
+  const auto& c = ref["cases"][1];
+  ASSERT_EQ(c["prompt"], "Once upon a time");
+  auto r = run_tessera("run -m " + q(gguf_) + " -p 'Once upon a time' -n 30 --temp 0 -t 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.back(), '\n');
+  const std::string text = r.out.substr(0, r.out.size() - 1);
+  const std::string want = c["decoded_text"];
+  EXPECT_EQ(want.rfind(text, 0), 0u) << "stdout: " << text;
+  EXPECT_GT(text.size(), std::string("Once upon a time").size() + 30);
+  EXPECT_NE(r.err.find("tokens/s"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("load time"), std::string::npos) << r.err;
+}
+
+TEST_F(CliStories, SameSeedSameText) {
+  const std::string args = "run -m " + q(gguf_) + " -p 'The cat' -n 40 --temp 1.0 --seed 1234";
+  auto a = run_tessera(args), b = run_tessera(args);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  auto c = run_tessera("run -m " + q(gguf_) + " -p 'The cat' -n 40 --temp 1.0 --seed 99");
+  EXPECT_NE(a.out, c.out);
+}
+
+TEST_F(CliStories, InfoListsArchitectureAndTensors) {
+  auto r = run_tessera("info -m " + q(gguf_));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* s : {"llama", "blk.4.ffn_down.weight", "token_embd.weight", "F32", "tokenizer.ggml.tokens",
+                        "kv heads", "GGUF v3"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s;
+}
+
+TEST_F(CliStories, TokenizeIdsAndPieces) {
+  auto r = run_tessera("tokenize -m " + q(gguf_) + " -p 'Once upon a time' --ids");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "[1, 403, 407, 261, 378]\n");
+  r = run_tessera("tokenize -m " + q(gguf_) + " -p 'Once upon a time' --ids --no-bos");
+  EXPECT_EQ(r.out, "[403, 407, 261, 378]\n");
+  r = run_tessera("tokenize -m " + q(gguf_) + " -p 'Once'");
+  EXPECT_NE(r.out.find("403 -> ' Once'"), std::string::npos) << r.out;
+}
+
+TEST_F(CliStories, PromptLongerThanContext) {
+  std::string prompt;
+  for (int i = 0; i < 40; ++i) prompt += "Once upon a time ";
+  expect_failure(run_tessera("run -m " + q(gguf_) + " -c 16 -p " + q(prompt)), 1, {"context"});
+}
+
+TEST(CliFiles, Llama2cCheckpointNeedsItsTokenizer) {
+  TESSERA_REQUIRE_TESTDATA(bin, "llama2c/stories260K.bin");
+  TESSERA_REQUIRE_TESTDATA(tok, "llama2c/tok512.bin");
+  expect_failure(run_tessera("run -m " + q(bin) + " -n 4"), 1, {bin, "--tokenizer"});
+  auto r = run_tessera("run -m " + q(bin) + " --tokenizer " + q(tok) + " -n 8 --temp 0");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Once upon a time", 0), 0u) << r.out;
+}
+
+TEST(CliFiles, VocabOnlyFileWorksForTokenizeAndInfoOnly) {
+  TESSERA_REQUIRE_TESTDATA(vocab, "llamacpp-vocab/ggml-vocab-llama-spm.gguf");
+  EXPECT_EQ(run_tessera("info -m " + q(vocab)).exit_code, 0);
+  auto r = run_tessera("tokenize -m " + q(vocab) + " -p 'Hello world' --ids");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "[1, 15043, 3186]\n");
+  expect_failure(run_tessera("run -m " + q(vocab) + " -p hi"), 1, {vocab, "no tensors"});
+}
+
+// Bad files: each class of fault gives exit 1 and a one-line message naming the file.
+class CliBadFiles : public testing::Test {
+ protected:
+  void SetUp() override { good_ = test::make_tiny_model({}).to_bytes(); }
+
+  test::CommandResult run_on(const std::string& bytes, const std::string& command = "run") {
+    const std::string path = dir_.file("model.gguf");
+    test::write_file(path, bytes);
+    path_ = path;
+    return run_tessera(command + " -m " + q(path) + (command == "run" ? " -n 2" : ""));
+  }
+
+  // Offset of the u32 type field of tensor `name`'s info record.
+  size_t tensor_type_field(const std::string& name) const {
+    // GGUF strings are a u64 length and the bytes: search for both, so that
+    // "output.weight" does not match inside "blk.0.attn_output.weight".
+    std::string key(8, '\0');
+    const uint64_t len = name.size();
+    std::memcpy(key.data(), &len, 8);
+    key += name;
+    size_t at = good_.find(key);
+    EXPECT_NE(at, std::string::npos) << name;
+    at += key.size();
+    uint32_t n_dims;
+    std::memcpy(&n_dims, good_.data() + at, 4);
+    return at + 4 + 8 * n_dims;
+  }
+
+  std::string good_, path_;
+  test::TempDir dir_;
+};
+
+TEST_F(CliBadFiles, GoodFileRuns) {
+  auto r = run_on(good_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(CliBadFiles, MissingFile) {
+  expect_failure(run_tessera("run -m /nonexistent/model.gguf"), 1, {"/nonexistent/model.gguf"});
+  expect_failure(run_tessera("info -m /nonexistent/model.gguf"), 1, {"/nonexistent/model.gguf"});
+}
+
+TEST_F(CliBadFiles, TruncatedFile) {
+  for (size_t len : {size_t{3}, size_t{20}, size_t{300}, good_.size() / 2, good_.size() - 1}) {
+    SCOPED_TRACE(len);
+    for (const char* cmd : {"run", "info"}) expect_failure(run_on(good_.substr(0, len), cmd), 1, {path_});
+  }
+}
+
+TEST_F(CliBadFiles, WrongMagic) {
+  std::string bad = good_;
+  bad[0] = 'X';
+  expect_failure(run_on(bad), 1, {path_, "GGUF"});
+  expect_failure(run_on(bad, "info"), 1, {path_, "GGUF"});
+}
+
+TEST_F(CliBadFiles, UnsupportedVersion) {
+  std::string bad = good_;
+  bad[4] = 9;
+  expect_failure(run_on(bad), 1, {path_, "version 9"});
+}
+
+TEST_F(CliBadFiles, UnknownTensorType) {
+  std::string bad = good_;
+  const size_t at = tensor_type_field("blk.0.attn_q.weight");
+  const uint32_t type = 99;
+  std::memcpy(bad.data() + at, &type, 4);
+  expect_failure(run_on(bad), 1, {path_, "blk.0.attn_q.weight", "99"});
+  expect_failure(run_on(bad, "info"), 1, {path_, "blk.0.attn_q.weight", "99"});
+}
+
+TEST_F(CliBadFiles, MisalignedTensorOffset) {
+  std::string bad = good_;
+  const size_t at = tensor_type_field("blk.0.attn_q.weight") + 4;
+  uint64_t offset;
+  std::memcpy(&offset, bad.data() + at, 8);
+  offset += 4;
+  std::memcpy(bad.data() + at, &offset, 8);
+  expect_failure(run_on(bad), 1, {path_, "blk.0.attn_q.weight", "align"});
+}
+
+TEST_F(CliBadFiles, TensorDataOutsideFile) {
+  std::string bad = good_;
+  const size_t at = tensor_type_field("output.weight") + 4;
+  const uint64_t offset = uint64_t{1} << 40;
+  std::memcpy(bad.data() + at, &offset, 8);
+  expect_failure(run_on(bad), 1, {path_, "output.weight", "outside"});
+}
+
+}  // namespace
+}  // namespace tessera
+
+namespace tessera {
+namespace {
+
+// llama2.c checkpoint -> GGUF through our writer: same tensor bytes, same text.
+TEST(CliConvert, Llama2cToGgufKeepsTensorsAndOutput) {
+  TESSERA_REQUIRE_TESTDATA(bin, "llama2c/stories260K.bin");
+  TESSERA_REQUIRE_TESTDATA(tok, "llama2c/tok512.bin");
+  TESSERA_REQUIRE_TESTDATA(ref_gguf, "gguf/stories260K-f32.gguf");
+  test::TempDir dir;
+  const std::string out = dir.file("stories.gguf");
+  auto r = run_tessera("convert " + q(bin) + " " + q(out) + " --tokenizer " + q(tok));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const auto converted = io::open_model_file(out);
+  const auto reference = io::open_model_file(ref_gguf);
+  ASSERT_EQ(converted.tensors.size(), reference.tensors.size());
+  for (const auto& t : reference.tensors) {
+    const auto* c = converted.find_tensor(t.name);
+    ASSERT_NE(c, nullptr) << t.name;
+    EXPECT_EQ(c->ne, t.ne) << t.name;
+    ASSERT_EQ(c->nbytes, t.nbytes) << t.name;
+    EXPECT_EQ(std::memcmp(c->data, t.data, t.nbytes), 0) << t.name;
+  }
+  const std::string args = " -p 'The cat' -n 40 --temp 0";
+  auto a = run_tessera("run -m " + q(out) + args);
+  auto b = run_tessera("run -m " + q(bin) + " --tokenizer " + q(tok) + args);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+}
+
+TEST(CliConvert, ToQ8_0RunsAndKeepsNormsF32) {
+  TESSERA_REQUIRE_TESTDATA(src, "gguf/stories260K-f32.gguf");
+  test::TempDir dir;
+  const std::string out = dir.file("q8.gguf");
+  auto r = run_tessera("convert " + q(src) + " " + q(out) + " --type q8_0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto f = io::open_model_file(out);
+  EXPECT_EQ(f.find_tensor("blk.0.attn_q.weight")->type, DType::Q8_0);
+  EXPECT_EQ(f.find_tensor("blk.0.attn_norm.weight")->type, DType::F32);
+  // 172-wide rows of ffn_down are not whole Q8_0 blocks: stored as F16.
+  EXPECT_EQ(f.find_tensor("blk.0.ffn_down.weight")->type, DType::F16);
+  EXPECT_EQ(run_tessera("run -m " + q(out) + " -n 16 --temp 0").exit_code, 0);
+}
+
+TEST(CliConvert, BadArguments) {
+  expect_failure(run_tessera("convert /nonexistent.gguf /tmp/x.gguf"), 1, {"/nonexistent.gguf"});
+  TESSERA_REQUIRE_TESTDATA(src, "gguf/stories260K-f32.gguf");
+  expect_failure(run_tessera("convert " + q(src) + " /tmp/x.gguf --type q9_9"), 2, {"q9_9"});
+  expect_failure(run_tessera("convert " + q(src) + " /nonexistent-dir/x.gguf"), 1, {"/nonexistent-dir/x.gguf"});
+}
+
+}  // namespace
+}  // namespace tessera

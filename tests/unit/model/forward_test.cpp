@@ -1,0 +1,166 @@
+// The forward pass on small random models: batching and threading do not change
+// results, quantised weights compute what their dequantised values compute, and
+// bad model files are refused with a message naming the tensor or key.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "engine/session.h"
+#include "io/model_file.h"
+#include "model/model.h"
+#include "test_util.h"
+#include "tiny_model.h"
+
+namespace tessera {
+namespace {
+
+std::vector<float> all_logits(const std::string& path, const std::vector<int32_t>& tokens, int64_t n_batch,
+                              int threads) {
+  auto file = std::make_shared<const io::ModelFile>(io::open_model_file(path));
+  model::Model m(file);
+  engine::Session s(m, {128, n_batch, threads});
+  std::vector<float> out(tokens.size() * static_cast<size_t>(m.config().n_vocab));
+  s.eval_all_logits(tokens.data(), static_cast<int64_t>(tokens.size()), out.data());
+  return out;
+}
+
+std::vector<int32_t> some_tokens(int n) {
+  std::vector<int32_t> t;
+  for (int i = 0; i < n; ++i) t.push_back(1 + (i * 37) % 270);
+  return t;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+TEST(Forward, BatchSizeAndThreadsDoNotChangeLogits) {
+  test::TempDir dir;
+  const std::string path = dir.file("tiny.gguf");
+  test::make_tiny_model({}).write(path);
+  const auto tokens = some_tokens(45);
+  const auto one_by_one = all_logits(path, tokens, 1, 1);
+  EXPECT_LT(max_abs_diff(one_by_one, all_logits(path, tokens, 16, 2)), 1e-4f);
+  EXPECT_LT(max_abs_diff(one_by_one, all_logits(path, tokens, 64, 3)), 1e-4f);
+}
+
+// A quantised file must compute exactly what an F32 file holding its dequantised
+// weights computes (up to float summation order).
+TEST(Forward, QuantisedWeightsMatchTheirDequantisedValues) {
+  for (DType type : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    SCOPED_TRACE(std::string(dtype_name(type)));
+    test::TempDir dir;
+    test::TinyModelSpec q;
+    q.weight_type = type;
+    q.tied_output = true;
+    test::TinyModelSpec f = q;
+    f.weight_type = DType::F32;
+    f.round_through = type;
+    test::make_tiny_model(q).write(dir.file("q.gguf"));
+    test::make_tiny_model(f).write(dir.file("f.gguf"));
+    const auto tokens = some_tokens(20);
+    const auto lq = all_logits(dir.file("q.gguf"), tokens, 8, 2);
+    const auto lf = all_logits(dir.file("f.gguf"), tokens, 8, 2);
+    EXPECT_LT(max_abs_diff(lq, lf), 2e-3f);
+  }
+}
+
+void expect_load_error(const io::GgufWriter& w, const std::string& needle) {
+  test::TempDir dir;
+  const std::string path = dir.file("bad.gguf");
+  w.write(path);
+  try {
+    model::Model m(std::make_shared<const io::ModelFile>(io::open_model_file(path)));
+    FAIL() << "loaded a bad model; expected an error containing: " << needle;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+// Rebuilds a tiny model, letting `edit` change one tensor's name, shape or type.
+io::GgufWriter tiny_with(const std::function<void(std::string&, DType&, std::vector<int64_t>&)>& edit,
+                         const std::function<void(io::GgufWriter&)>& meta = {}, const test::TinyModelSpec& s = {}) {
+  io::GgufWriter w;
+  const auto n_vocab = static_cast<int64_t>(test::tiny_vocab().size());
+  test::add_tiny_metadata(w, s);
+  if (meta) meta(w);
+  test::for_each_tiny_tensor(s, n_vocab, [&](const std::string& name0, std::vector<int64_t> ne) {
+    std::string name = name0;
+    DType type = DType::F32;
+    edit(name, type, ne);
+    if (name.empty()) return;  // dropped
+    int64_t n = 1;
+    for (auto d : ne) n *= d;
+    w.add_tensor(name, type, ne, std::vector<uint8_t>(row_bytes(type, ne[0]) * static_cast<size_t>(n / ne[0])));
+  });
+  return w;
+}
+
+TEST(ModelLoad, MissingTensor) {
+  expect_load_error(tiny_with([](std::string& name, DType&, std::vector<int64_t>&) {
+                      if (name == "blk.1.ffn_up.weight") name.clear();
+                    }),
+                    "required tensor 'blk.1.ffn_up.weight' is missing");
+}
+
+TEST(ModelLoad, ShapeMismatch) {
+  expect_load_error(tiny_with([](std::string& name, DType&, std::vector<int64_t>& ne) {
+                      if (name == "blk.0.attn_k.weight") ne = {64, 48};
+                    }),
+                    "tensor 'blk.0.attn_k.weight' has shape [64, 48], expected [64, 32]");
+}
+
+TEST(ModelLoad, TypeWithoutKernels) {
+  test::TinyModelSpec wide;  // rows of 256: whole Q4_K blocks
+  wide.n_embd = 256;
+  expect_load_error(tiny_with([](std::string& name, DType& type, std::vector<int64_t>&) {
+                      if (name == "blk.0.ffn_gate.weight") type = DType::Q4_K;
+                    },
+                              {}, wide),
+                    "tensor 'blk.0.ffn_gate.weight' has type Q4_K, which Tessera cannot compute yet");
+}
+
+TEST(ModelLoad, MissingMetadataKey) {
+  // Metadata without llama.block_count.
+  io::GgufWriter bad;
+  bad.set_string("general.architecture", "llama");
+  bad.set_string_array("tokenizer.ggml.tokens", test::tiny_vocab());
+  bad.set_u32("llama.embedding_length", 64);
+  expect_load_error(bad, "'llama.block_count' is missing");
+}
+
+TEST(ModelLoad, UnsupportedArchitecture) {
+  expect_load_error(tiny_with([](std::string&, DType&, std::vector<int64_t>&) {},
+                              [](io::GgufWriter& w) { w.set_string("general.architecture", "mamba"); }),
+                    "architecture 'mamba' is not supported");
+}
+
+TEST(ModelLoad, BadHyperParameter) {
+  expect_load_error(tiny_with([](std::string&, DType&, std::vector<int64_t>&) {},
+                              [](io::GgufWriter& w) { w.set_u32("llama.attention.head_count_kv", 3); }),
+                    "is not a multiple of head_count_kv");
+}
+
+TEST(Session, PromptLongerThanContextIsAnError) {
+  test::TempDir dir;
+  test::make_tiny_model({}).write(dir.file("tiny.gguf"));
+  auto file = std::make_shared<const io::ModelFile>(io::open_model_file(dir.file("tiny.gguf")));
+  model::Model m(file);
+  engine::Session s(m, {16, 8, 1});
+  const auto tokens = some_tokens(17);
+  try {
+    s.eval(tokens);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("do not fit in the context"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(s.n_past(), 0);
+}
+
+}  // namespace
+}  // namespace tessera

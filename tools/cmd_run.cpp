@@ -1,0 +1,84 @@
+// tessera run: generate a continuation of a prompt, streaming it to stdout.
+#include <cstdio>
+#include <random>
+
+#include "commands.h"
+#include "core/error.h"
+#include "tessera/tessera.h"
+
+namespace tessera::cli {
+namespace {
+
+struct RunArgs {
+  std::string model, tokenizer, prompt, prompt_file;
+  GenerateOptions gen;
+  int64_t seed = -1;
+};
+
+void check(const RunArgs& a) {
+  if (a.gen.n_threads < 0) throw UsageError("-t/--threads must be >= 1");
+  if (a.gen.n_ctx < 0) throw UsageError("-c/--ctx-size must be >= 0");
+  if (a.gen.n_batch < 1) throw UsageError("-b/--batch-size must be >= 1");
+  if (a.gen.n_predict < -1) throw UsageError("-n/--n-predict must be >= -1");
+  if (a.gen.temperature < 0) throw UsageError("--temp must be >= 0");
+  if (!(a.gen.top_p > 0 && a.gen.top_p <= 1)) throw UsageError("--top-p must be in (0, 1]");
+  if (!(a.gen.min_p >= 0 && a.gen.min_p < 1)) throw UsageError("--min-p must be in [0, 1)");
+  if (!(a.gen.repeat_penalty > 0)) throw UsageError("--repeat-penalty must be > 0");
+  if (!a.prompt.empty() && !a.prompt_file.empty()) throw UsageError("give the prompt with -p or -f, not both");
+}
+
+int run(RunArgs& a) {
+  check(a);
+  std::string prompt = a.prompt_file.empty() ? a.prompt : read_text_file(a.prompt_file);
+  if (a.seed < 0) a.seed = static_cast<int64_t>(std::random_device{}() & 0x7fffffff);
+  a.gen.seed = static_cast<uint64_t>(a.seed);
+
+  auto model = LoadedModel::open(a.model, {a.tokenizer, false});
+  std::fputs(prompt.c_str(), stdout);
+  std::fflush(stdout);
+  const auto stats = model->generate(prompt, a.gen, [](std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  });
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+
+  auto rate = [](int64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0.0; };
+  std::fprintf(stderr, "\nseed: %lld, stop: %s\n", static_cast<long long>(a.seed), stats.stop_reason.c_str());
+  std::fprintf(stderr, "load time:  %10.2f ms\n", model->load_seconds() * 1e3);
+  std::fprintf(stderr, "prompt:     %10.2f ms / %5lld tokens (%8.2f tokens/s)\n", stats.prompt_seconds * 1e3,
+               static_cast<long long>(stats.n_prompt), rate(stats.n_prompt, stats.prompt_seconds));
+  std::fprintf(stderr, "generation: %10.2f ms / %5lld tokens (%8.2f tokens/s)\n", stats.generate_seconds * 1e3,
+               static_cast<long long>(stats.n_generated), rate(stats.n_generated, stats.generate_seconds));
+  return 0;
+}
+
+}  // namespace
+
+Runner add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "Generate text from a prompt (streams to stdout, timings to stderr)");
+  cmd->add_option("-m,--model", args->model, "Model file: GGUF, or a llama2.c checkpoint (with --tokenizer)")->required();
+  cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer file for a llama2.c checkpoint");
+  cmd->add_option("-p,--prompt", args->prompt, "Prompt text (default: empty)");
+  cmd->add_option("-f,--file", args->prompt_file, "Read the prompt from a file");
+  cmd->add_option("-n,--n-predict", args->gen.n_predict, "Tokens to generate; -1: until end of text or full context")
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", args->gen.n_threads, "Threads (0: all hardware threads)")->capture_default_str();
+  cmd->add_option("-c,--ctx-size", args->gen.n_ctx, "Context size in tokens (0: the model's, at most 4096)")
+      ->capture_default_str();
+  cmd->add_option("-b,--batch-size", args->gen.n_batch, "Prompt tokens per forward pass")->capture_default_str();
+  cmd->add_option("--temp", args->gen.temperature, "Temperature; 0 is greedy")->capture_default_str();
+  cmd->add_option("--top-k", args->gen.top_k, "Top-k sampling (0: off)")->capture_default_str();
+  cmd->add_option("--top-p", args->gen.top_p, "Top-p (nucleus) sampling (1: off)")->capture_default_str();
+  cmd->add_option("--min-p", args->gen.min_p, "Min-p sampling (0: off)")->capture_default_str();
+  cmd->add_option("--repeat-penalty", args->gen.repeat_penalty, "Penalty for repeated tokens (1: off)")
+      ->capture_default_str();
+  cmd->add_option("--repeat-last-n", args->gen.repeat_last_n, "Recent tokens the penalty looks at (-1: all)")
+      ->capture_default_str();
+  cmd->add_option("-s,--seed", args->seed, "Random seed (-1: random; printed at the end)")->capture_default_str();
+  return [args] { return run(*args); };
+}
+
+}  // namespace tessera::cli
