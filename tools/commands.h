@@ -14,6 +14,7 @@ Runner add_run_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
 Runner add_tokenize_command(CLI::App& app);
 Runner add_convert_command(CLI::App& app);
+Runner add_perplexity_command(CLI::App& app);
 
 // Reads a whole file for -f options; throws UsageError naming the file.
 std::string read_text_file(const std::string& path);

@@ -58,6 +58,20 @@ struct GenerateStats {
   std::vector<int32_t> prompt_tokens, generated_tokens;
 };
 
+struct PerplexityOptions {
+  int64_t n_ctx = 512;      // tokens per chunk
+  int64_t n_batch = 512;    // tokens per forward pass (at most n_ctx)
+  int n_threads = 0;        // 0: all hardware threads
+  int64_t max_chunks = -1;  // < 0: all
+};
+
+struct PerplexityStats {
+  double ppl = 0, ppl_error = 0;
+  int64_t n_tokens = 0, n_chunks = 0, n_scored = 0;
+  double seconds = 0;
+  std::vector<double> running_ppl;  // after each chunk
+};
+
 struct ConvertOptions {
   std::string tokenizer_path;  // llama2.c checkpoints: their tokenizer file
   std::string weight_type;     // "f32", "f16", "bf16", "q8_0", "q4_0"; empty keeps each tensor's
@@ -84,6 +98,11 @@ class LoadedModel {
   std::string token_piece(int32_t id) const;  // output bytes of one token
   std::string token_text(int32_t id) const;   // its vocabulary string
   std::string detokenize(const std::vector<int32_t>& ids) const;
+
+  // Perplexity of `text` by llama-perplexity's method (chunks of n_ctx, second half
+  // of each scored); on_chunk(done, total, running ppl) reports progress.
+  PerplexityStats perplexity(std::string_view text, const PerplexityOptions& options,
+                             const std::function<void(int64_t, int64_t, double)>& on_chunk) const;
 
   // Generates a continuation of `prompt`, calling on_text with each new token's
   // text as it is produced (return false to stop).

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "engine/generator.h"
+#include "engine/perplexity.h"
 #include "engine/sampler.h"
 #include "engine/session.h"
 #include "io/model_file.h"
@@ -138,6 +139,27 @@ std::vector<int32_t> LoadedModel::tokenize(std::string_view text, bool add_bos, 
 std::string LoadedModel::token_piece(int32_t id) const { return impl_->tokenizer->token_to_piece(id); }
 std::string LoadedModel::token_text(int32_t id) const { return impl_->tokenizer->token_text(id); }
 std::string LoadedModel::detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->decode(ids); }
+
+PerplexityStats LoadedModel::perplexity(std::string_view text, const PerplexityOptions& o,
+                                        const std::function<void(int64_t, int64_t, double)>& on_chunk) const {
+  if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
+  if (o.n_ctx < 2) fail("the context size must be at least 2 (got {})", o.n_ctx);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Tokenizer& tok = *impl_->tokenizer;
+  const std::vector<int32_t> tokens = tok.encode(text, tok.add_bos_default());
+  engine::Session session(*impl_->model, {o.n_ctx, std::min(o.n_batch, o.n_ctx), o.n_threads});
+  const int32_t bos = tok.add_bos_default() ? tok.bos_id() : -1;
+  const auto r = engine::perplexity(session, tokens, bos, o.max_chunks, on_chunk);
+  PerplexityStats stats;
+  stats.ppl = r.ppl;
+  stats.ppl_error = r.ppl_error;
+  stats.n_tokens = static_cast<int64_t>(tokens.size());
+  stats.n_chunks = r.n_chunks;
+  stats.n_scored = r.n_scored;
+  stats.running_ppl = r.running_ppl;
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return stats;
+}
 
 GenerateStats LoadedModel::generate(std::string_view prompt, const GenerateOptions& o,
                                     const std::function<bool(std::string_view)>& on_text) const {

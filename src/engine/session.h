@@ -25,6 +25,7 @@ class Session {
 
   int64_t n_ctx() const { return cache_.capacity(); }
   int64_t n_past() const { return n_past_; }
+  int64_t max_batch() const { return buffers_.max_batch; }
   ThreadPool& pool() { return pool_; }
   const model::Model& model() const { return model_; }
 

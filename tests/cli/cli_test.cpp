@@ -269,3 +269,33 @@ TEST(CliConvert, BadArguments) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+const std::string kStoriesText = std::string(TESSERA_SOURCE_DIR) + "/tests/data/little_stories.txt";
+
+TEST(CliPerplexity, PrintsLlamaPerplexityFinalLine) {
+  TESSERA_REQUIRE_TESTDATA(model, "gguf/stories260K-f32.gguf");
+  auto r = run_tessera("perplexity -m " + q(model) + " -f " + q(kStoriesText) + " -c 128 -b 32 --chunks 3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string last = r.out.substr(r.out.rfind("Final estimate"));
+  double ppl = 0, err = 0;
+  ASSERT_EQ(std::sscanf(last.c_str(), "Final estimate: PPL = %lf +/- %lf", &ppl, &err), 2) << last;
+  EXPECT_GT(ppl, 1.0);
+  EXPECT_LT(ppl, 512.0);  // far below the uniform baseline (vocab size)
+  EXPECT_NE(r.out.find("[3]"), std::string::npos);
+  EXPECT_NE(r.err.find("3/3"), std::string::npos) << r.err;  // progress reached the end
+}
+
+TEST(CliPerplexity, BadInput) {
+  TESSERA_REQUIRE_TESTDATA(model, "gguf/stories260K-f32.gguf");
+  expect_failure(run_tessera("perplexity -m " + q(model) + " -f /nonexistent.txt"), 1, {"/nonexistent.txt"});
+  expect_failure(run_tessera("perplexity -m " + q(model) + " -f " + q(kStoriesText) + " -c 4096"), 1,
+                 {"needs at least 8192"});
+  expect_failure(run_tessera("perplexity -m " + q(model) + " -f " + q(kStoriesText) + " -c 1"), 2, {"--ctx-size"});
+  expect_failure(run_tessera("perplexity -m " + q(model)), 2, {"--file"});
+}
+
+}  // namespace
+}  // namespace tessera
