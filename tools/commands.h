@@ -15,6 +15,8 @@ Runner add_info_command(CLI::App& app);
 Runner add_tokenize_command(CLI::App& app);
 Runner add_convert_command(CLI::App& app);
 Runner add_perplexity_command(CLI::App& app);
+Runner add_mkmodel_command(CLI::App& app);
+Runner add_quantize_command(CLI::App& app);
 
 // Reads a whole file for -f options; throws UsageError naming the file.
 std::string read_text_file(const std::string& path);

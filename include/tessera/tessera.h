@@ -84,6 +84,20 @@ struct ConvertOptions {
 // Throws Error (bad input file or type; UsageError for an unknown type name).
 void convert_model_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& options);
 
+struct RandomModelSpec {
+  std::string preset = "tiny";  // "tiny", "110m", "tinyllama-1.1b"
+  // Overrides of the preset's shape; <= 0 keeps the preset's value.
+  int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx = 0;
+  std::string weight_type = "f32";  // format of the weight matrices
+  bool tied_output = false;
+  uint64_t seed = 1;
+  std::function<void(size_t, size_t, const std::string&)> on_tensor;  // index, count, name
+};
+
+// Writes a llama GGUF with random weights and a valid synthetic vocabulary.
+// Throws UsageError for an unknown preset or type, Error for an invalid shape.
+void make_random_model(const std::string& path, const RandomModelSpec& spec);
+
 class LoadedModel {
  public:
   // Throws tessera::Error (a std::runtime_error) with a one-line message.

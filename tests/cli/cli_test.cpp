@@ -299,3 +299,46 @@ TEST(CliPerplexity, BadInput) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(CliMkmodel, WritesLoadableModelOfTheAskedShape) {
+  test::TempDir dir;
+  const std::string out = dir.file("m.gguf");
+  auto r = run_tessera("mkmodel " + q(out) + " --type q4_0 --dim 128 --layers 3 --heads 4 --kv-heads 2 --ffn 256 --vocab 1000");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto f = io::open_model_file(out);
+  EXPECT_EQ(f.meta.get_int("llama.block_count"), 3);
+  EXPECT_EQ(f.meta.get_string_array("tokenizer.ggml.tokens").size(), 1000u);
+  EXPECT_EQ(f.find_tensor("blk.2.ffn_down.weight")->type, DType::Q4_0);
+  EXPECT_EQ(f.find_tensor("blk.2.ffn_down.weight")->ne, (std::vector<int64_t>{256, 128}));
+  EXPECT_EQ(f.find_tensor("blk.0.attn_k.weight")->ne, (std::vector<int64_t>{128, 64}));
+  auto run = run_tessera("run -m " + q(out) + " -p 'abc' -n 5 --temp 0");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  // Same seed, same bytes.
+  auto again = run_tessera("mkmodel " + q(dir.file("m2.gguf")) + " --type q4_0 --dim 128 --layers 3 --heads 4 --kv-heads 2 --ffn 256 --vocab 1000");
+  ASSERT_EQ(again.exit_code, 0);
+  EXPECT_EQ(test::read_file(out), test::read_file(dir.file("m2.gguf")));
+}
+
+TEST(CliMkmodel, BadArguments) {
+  expect_failure(run_tessera("mkmodel /tmp/x.gguf --preset nope"), 2, {"nope", "tinyllama-1.1b"});
+  expect_failure(run_tessera("mkmodel /tmp/x.gguf --type q7"), 2, {"q7"});
+  expect_failure(run_tessera("mkmodel /tmp/x.gguf --dim 100 --heads 3"), 1, {"multiple of heads"});
+  expect_failure(run_tessera("mkmodel /tmp/x.gguf --type q4_0 --dim 48 --heads 4 --kv-heads 2"), 1, {"Q4_0"});
+}
+
+TEST(CliQuantize, QuantizedModelRuns) {
+  TESSERA_REQUIRE_TESTDATA(src, "gguf/stories260K-f32.gguf");
+  test::TempDir dir;
+  const std::string out = dir.file("q4.gguf");
+  auto r = run_tessera("quantize " + q(src) + " " + q(out) + " q4_0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(io::open_model_file(out).find_tensor("blk.0.attn_q.weight")->type, DType::Q4_0);
+  EXPECT_EQ(run_tessera("run -m " + q(out) + " -n 8 --temp 0").exit_code, 0);
+  expect_failure(run_tessera("quantize " + q(src) + " " + q(out)), 2, {"type"});
+}
+
+}  // namespace
+}  // namespace tessera

@@ -86,10 +86,9 @@ void expect_load_error(const io::GgufWriter& w, const std::string& needle) {
 io::GgufWriter tiny_with(const std::function<void(std::string&, DType&, std::vector<int64_t>&)>& edit,
                          const std::function<void(io::GgufWriter&)>& meta = {}, const test::TinyModelSpec& s = {}) {
   io::GgufWriter w;
-  const auto n_vocab = static_cast<int64_t>(test::tiny_vocab().size());
   test::add_tiny_metadata(w, s);
   if (meta) meta(w);
-  test::for_each_tiny_tensor(s, n_vocab, [&](const std::string& name0, std::vector<int64_t> ne) {
+  engine::for_each_llama_tensor(s.shape(), s.tied_output, [&](const std::string& name0, std::vector<int64_t> ne) {
     std::string name = name0;
     DType type = DType::F32;
     edit(name, type, ne);
@@ -129,7 +128,7 @@ TEST(ModelLoad, MissingMetadataKey) {
   // Metadata without llama.block_count.
   io::GgufWriter bad;
   bad.set_string("general.architecture", "llama");
-  bad.set_string_array("tokenizer.ggml.tokens", test::tiny_vocab());
+  bad.set_string_array("tokenizer.ggml.tokens", engine::synthetic_vocab(300));
   bad.set_u32("llama.embedding_length", 64);
   expect_load_error(bad, "'llama.block_count' is missing");
 }

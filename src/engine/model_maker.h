@@ -1,0 +1,48 @@
+// Random-weight llama models of any shape and weight format, with a valid
+// SentencePiece-style vocabulary: benchmark and test models that need no download.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "io/gguf_writer.h"
+
+namespace tessera::engine {
+
+struct ModelShape {
+  int64_t n_vocab = 512, n_embd = 64, n_layer = 2, n_head = 4, n_head_kv = 2, n_ff = 96, n_ctx = 256;
+};
+
+// Named shapes: "tiny", "110m" (dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000),
+// "tinyllama-1.1b" (dim 2048, 22 layers, 32 heads, 4 kv heads, ffn 5632, vocab 32000).
+// Throws UsageError listing the names when `name` is unknown.
+ModelShape model_preset(const std::string& name);
+std::vector<std::string> model_preset_names();
+
+// A SentencePiece-style vocabulary of exactly n tokens (n >= 259): <unk>, <s>, </s>,
+// the 256 byte tokens, then distinct pieces (with and without the word marker).
+std::vector<std::string> synthetic_vocab(int64_t n);
+
+// general.* / llama.* / tokenizer.ggml.* keys for `shape` with `vocab`.
+void add_llama_metadata(io::GgufWriter& w, const ModelShape& shape, const std::vector<std::string>& vocab);
+
+// Calls add(name, ne) for every tensor of a llama model of this shape, in file order.
+void for_each_llama_tensor(const ModelShape& shape, bool tied_output,
+                           const std::function<void(const std::string&, std::vector<int64_t>)>& add);
+
+struct RandomModelOptions {
+  ModelShape shape;
+  DType weight_type = DType::F32;  // matrices; norms are F32
+  bool tied_output = false;
+  uint64_t seed = 1;
+  std::function<void(size_t index, size_t count, const std::string& name)> on_tensor;
+};
+
+// Weights uniform with the variance of N(0, 1/fan_in) (norm weights near 1).
+// Throws Error if a matrix's rows are not whole blocks of weight_type.
+void write_random_model(const std::string& path, const RandomModelOptions& options);
+
+}  // namespace tessera::engine
