@@ -17,6 +17,10 @@ Runner add_convert_command(CLI::App& app);
 Runner add_perplexity_command(CLI::App& app);
 Runner add_mkmodel_command(CLI::App& app);
 Runner add_quantize_command(CLI::App& app);
+Runner add_bench_command(CLI::App& app);
+
+// Threads used when none are given: the machine's hardware threads.
+int default_threads();
 
 // Reads a whole file for -f options; throws UsageError naming the file.
 std::string read_text_file(const std::string& path);

@@ -98,6 +98,39 @@ struct RandomModelSpec {
 // Throws UsageError for an unknown preset or type, Error for an invalid shape.
 void make_random_model(const std::string& path, const RandomModelSpec& spec);
 
+struct ContextOptions {
+  int64_t n_ctx = 0;      // 0: the model's, at most 4096
+  int64_t n_batch = 512;  // tokens per forward pass
+  int n_threads = 0;      // 0: all hardware threads
+};
+
+// One sequence's evaluation state (KV cache, positions), like a llama.cpp context.
+class Context {
+ public:
+  ~Context();
+  // Appends tokens and returns the logits (n_vocab floats) after the last one;
+  // valid until the next call. Throws Error when they do not fit.
+  const float* eval(const std::vector<int32_t>& tokens);
+  void reset();  // forget the sequence
+  int64_t n_past() const;
+  int64_t n_ctx() const;
+
+ private:
+  friend class LoadedModel;
+  struct Impl;
+  explicit Context(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The machine's limits, measured by microbenchmarks on n_threads threads.
+struct MachineInfo {
+  std::string cpu;         // CPUID brand string
+  std::string kernel_isa;  // SIMD tier in use
+  double read_gbps = 0;    // memory read bandwidth (decode roofline)
+  double fma_gflops = 0;   // fp32 FMA peak (prefill roofline)
+};
+MachineInfo measure_machine(int n_threads, int repeats = 5);
+
 class LoadedModel {
  public:
   // Throws tessera::Error (a std::runtime_error) with a one-line message.
@@ -112,6 +145,8 @@ class LoadedModel {
   std::string token_piece(int32_t id) const;  // output bytes of one token
   std::string token_text(int32_t id) const;   // its vocabulary string
   std::string detokenize(const std::vector<int32_t>& ids) const;
+
+  std::unique_ptr<Context> new_context(const ContextOptions& options) const;
 
   // Perplexity of `text` by llama-perplexity's method (chunks of n_ctx, second half
   // of each scored); on_chunk(done, total, running ppl) reports progress.

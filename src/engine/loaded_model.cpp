@@ -9,6 +9,7 @@
 #include "engine/session.h"
 #include "io/model_file.h"
 #include "kernels/dispatch.h"
+#include "kernels/roofline.h"
 #include "model/model.h"
 #include "tessera/tessera.h"
 #include "tokenizer/tokenizer.h"
@@ -139,6 +140,30 @@ std::vector<int32_t> LoadedModel::tokenize(std::string_view text, bool add_bos, 
 std::string LoadedModel::token_piece(int32_t id) const { return impl_->tokenizer->token_to_piece(id); }
 std::string LoadedModel::token_text(int32_t id) const { return impl_->tokenizer->token_text(id); }
 std::string LoadedModel::detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->decode(ids); }
+
+struct Context::Impl {
+  Impl(const model::Model& model, const engine::SessionOptions& options) : session(model, options) {}
+  engine::Session session;
+};
+
+Context::Context(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Context::~Context() = default;
+const float* Context::eval(const std::vector<int32_t>& tokens) { return impl_->session.eval(tokens); }
+void Context::reset() { impl_->session.reset(); }
+int64_t Context::n_past() const { return impl_->session.n_past(); }
+int64_t Context::n_ctx() const { return impl_->session.n_ctx(); }
+
+std::unique_ptr<Context> LoadedModel::new_context(const ContextOptions& o) const {
+  if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
+  auto impl = std::make_unique<Context::Impl>(*impl_->model, engine::SessionOptions{o.n_ctx, o.n_batch, o.n_threads});
+  return std::unique_ptr<Context>(new Context(std::move(impl)));
+}
+
+MachineInfo measure_machine(int n_threads, int repeats) {
+  ThreadPool pool(n_threads > 0 ? n_threads : default_thread_count());
+  const auto r = kernels::measure_roofline(pool, repeats);
+  return MachineInfo{kernels::cpu_brand(), r.isa, r.read_gbps, r.fma_gflops};
+}
 
 PerplexityStats LoadedModel::perplexity(std::string_view text, const PerplexityOptions& o,
                                         const std::function<void(int64_t, int64_t, double)>& on_chunk) const {

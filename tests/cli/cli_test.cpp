@@ -342,3 +342,46 @@ TEST(CliQuantize, QuantizedModelRuns) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(CliBench, JsonHasLlamaBenchFields) {
+  test::TempDir dir;
+  const std::string model = dir.file("m.gguf");
+  ASSERT_EQ(run_tessera("mkmodel " + q(model)).exit_code, 0);
+  auto r = run_tessera("bench -m " + q(model) + " -p 8 -n 4 -t 1,2 -r 2 -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 4u);  // (pp8, tg4) x (1, 2 threads)
+  for (const auto& e : j) {
+    for (const char* key : {"n_prompt", "n_gen", "n_threads", "avg_ts", "stddev_ts", "model_size", "model_n_params",
+                            "model_filename", "samples_ts", "avg_ns"})
+      EXPECT_TRUE(e.contains(key)) << key;
+    EXPECT_GT(e["avg_ts"].get<double>(), 0);
+    EXPECT_EQ(e["samples_ts"].size(), 2u);
+    uint64_t params = 0;
+    for (const auto& t : io::open_model_file(model).tensors) params += static_cast<uint64_t>(t.n_elements());
+    EXPECT_EQ(e["model_n_params"].get<uint64_t>(), params);
+  }
+  EXPECT_EQ(j[0]["n_prompt"], 8);
+  EXPECT_EQ(j[0]["n_gen"], 0);
+  EXPECT_EQ(j[1]["n_gen"], 4);
+  EXPECT_EQ(j[3]["n_threads"], 2);
+}
+
+TEST(CliBench, MarkdownTableAndBadArguments) {
+  test::TempDir dir;
+  const std::string model = dir.file("m.gguf");
+  ASSERT_EQ(run_tessera("mkmodel " + q(model)).exit_code, 0);
+  auto r = run_tessera("bench -m " + q(model) + " -p 16 -n 0 -t 1 -r 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| pp16 |"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("tg"), std::string::npos) << r.out;
+  expect_failure(run_tessera("bench -m " + q(model) + " -t 0"), 2, {"--threads"});
+  expect_failure(run_tessera("bench -m " + q(model) + " -o xml"), 2, {"-o"});
+  expect_failure(run_tessera("bench -m /nonexistent.gguf -p 4 -n 0"), 1, {"/nonexistent.gguf"});
+}
+
+}  // namespace
+}  // namespace tessera

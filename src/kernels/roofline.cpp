@@ -1,0 +1,93 @@
+#include "kernels/roofline.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "kernels/dispatch.h"
+
+namespace tessera::kernels {
+namespace avx2 {
+float roofline_read(const float* p, size_t n);
+float roofline_fma(int64_t iters, float seed);
+}  // namespace avx2
+
+namespace {
+
+float generic_read(const float* p, size_t n) {
+  float a[8] = {};
+  for (size_t i = 0; i < n; i += 8)
+    for (int k = 0; k < 8; ++k) a[k] += p[i + k];
+  return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+}
+
+float generic_fma(int64_t iters, float seed) {
+  float acc[8];
+  for (int k = 0; k < 8; ++k) acc[k] = seed + static_cast<float>(k);
+  for (int64_t i = 0; i < iters; ++i)
+    for (float& a : acc) a = a * 0.999999f + 1e-7f;
+  return acc[0] + acc[7];
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+Roofline measure_roofline(ThreadPool& pool, int repeats) {
+  const bool simd = active_isa() != Isa::Generic;
+  auto read = simd ? avx2::roofline_read : generic_read;
+  auto fma = simd ? avx2::roofline_fma : generic_fma;
+  Roofline r;
+  r.isa = std::string(active_isa_name());
+
+  // 1 GiB: far beyond any last-level cache, so every pass streams from DRAM.
+  const size_t n = (size_t{1} << 30) / sizeof(float);
+  std::unique_ptr<float, decltype(&std::free)> buf(static_cast<float*>(std::aligned_alloc(64, n * sizeof(float))),
+                                                   &std::free);
+  const int64_t chunk = 1 << 16;  // floats per grain: 256 KiB, whole 32-float steps
+  pool.parallel_for(static_cast<int64_t>(n), chunk, [&](int64_t b, int64_t e, int) {
+    std::memset(buf.get() + b, 0, static_cast<size_t>(e - b) * sizeof(float));  // first touch by its reader
+  });
+  std::atomic<float> sink{0};
+  for (int rep = 0; rep < repeats; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.parallel_for(static_cast<int64_t>(n), chunk, [&](int64_t b, int64_t e, int) {
+      sink = sink + read(buf.get() + b, static_cast<size_t>(e - b));
+    });
+    r.read_gbps = std::max(r.read_gbps, static_cast<double>(n * sizeof(float)) / seconds_since(t0) / 1e9);
+  }
+
+  const int64_t iters = 20'000'000;
+  const double flop_per_iter = simd ? 160.0 : 16.0;
+  for (int rep = 0; rep < repeats; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.parallel_for(pool.size(), 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t t = b; t < e; ++t) sink = sink + fma(iters, static_cast<float>(t));
+    });
+    const double flops = flop_per_iter * static_cast<double>(iters) * pool.size();
+    r.fma_gflops = std::max(r.fma_gflops, flops / seconds_since(t0) / 1e9);
+  }
+  return r;
+}
+
+std::string cpu_brand() {
+  unsigned regs[12] = {};
+  for (unsigned i = 0; i < 3; ++i) {
+    unsigned a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000002u + i), "c"(0));
+    regs[i * 4] = a, regs[i * 4 + 1] = b, regs[i * 4 + 2] = c, regs[i * 4 + 3] = d;
+  }
+  std::string s(reinterpret_cast<const char*>(regs), sizeof regs);
+  s = s.c_str();  // stop at the first NUL
+  const auto first = s.find_first_not_of(' ');
+  const auto last = s.find_last_not_of(' ');
+  return first == std::string::npos ? "unknown CPU" : s.substr(first, last - first + 1);
+}
+
+}  // namespace tessera::kernels

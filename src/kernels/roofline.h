@@ -1,0 +1,25 @@
+// Microbenchmarks of the machine's own limits, for judging kernels against a
+// roofline: how fast memory can be streamed, and how many FLOP/s the cores can
+// issue. Decode is bound by the first, prefill by the second.
+#pragma once
+
+#include <string>
+
+#include "core/thread_pool.h"
+
+namespace tessera::kernels {
+
+struct Roofline {
+  double read_gbps = 0;    // sustained read bandwidth from DRAM (buffer >> last-level cache), GB/s
+  double fma_gflops = 0;   // peak fp32 FMA throughput, GFLOP/s (2 FLOP per lane per FMA)
+  std::string isa;         // the tier that measured it
+};
+
+// Runs each microbenchmark `repeats` times on all of the pool's threads and keeps
+// the best (the limit is what the machine can do, noise only lowers it).
+Roofline measure_roofline(ThreadPool& pool, int repeats = 5);
+
+// The CPU's brand string (CPUID), e.g. "AMD EPYC 7B13".
+std::string cpu_brand();
+
+}  // namespace tessera::kernels
