@@ -71,11 +71,12 @@ struct CommandResult {
   std::string err;  // stderr
 };
 
-// Runs `tessera ARGS` through the shell; ARGS is pasted as is (quote paths yourself).
-inline CommandResult run_tessera(const std::string& args) {
+// Runs `ENV tessera ARGS` through the shell; ENV (e.g. "VAR=value") and ARGS are
+// pasted as they are (quote paths yourself).
+inline CommandResult run_tessera_env(const std::string& env, const std::string& args) {
   TempDir dir;
   const std::string out = dir.file("out"), err = dir.file("err");
-  const std::string cmd = std::string("'") + TESSERA_BIN + "' " + args + " >'" + out + "' 2>'" + err + "' </dev/null";
+  const std::string cmd = env + " '" + TESSERA_BIN + "' " + args + " >'" + out + "' 2>'" + err + "' </dev/null";
   const int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -83,5 +84,7 @@ inline CommandResult run_tessera(const std::string& args) {
   r.err = read_file(err);
   return r;
 }
+
+inline CommandResult run_tessera(const std::string& args) { return run_tessera_env("", args); }
 
 }  // namespace tessera::test

@@ -1,5 +1,6 @@
 // tessera run: generate a continuation of a prompt, streaming it to stdout.
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "commands.h"
@@ -27,8 +28,16 @@ void check(const RunArgs& a) {
   if (!a.prompt.empty() && !a.prompt_file.empty()) throw UsageError("give the prompt with -p or -f, not both");
 }
 
+// -m, else $TESSERA_MODEL, else the demo model bundled with the source tree.
+std::string model_path(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("TESSERA_MODEL"); env && *env) return env;
+  return TESSERA_DEFAULT_MODEL;
+}
+
 int run(RunArgs& a) {
   check(a);
+  a.model = model_path(a.model);
   std::string prompt = a.prompt_file.empty() ? a.prompt : read_text_file(a.prompt_file);
   if (a.seed < 0) a.seed = static_cast<int64_t>(std::random_device{}() & 0x7fffffff);
   a.gen.seed = static_cast<uint64_t>(a.seed);
@@ -59,7 +68,9 @@ int run(RunArgs& a) {
 Runner add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "Generate text from a prompt (streams to stdout, timings to stderr)");
-  cmd->add_option("-m,--model", args->model, "Model file: GGUF, or a llama2.c checkpoint (with --tokenizer)")->required();
+  cmd->add_option("-m,--model", args->model,
+                  "Model file: GGUF, or a llama2.c checkpoint (with --tokenizer); default: $TESSERA_MODEL, else the "
+                  "bundled demo model (models/tessera-demo.gguf)");
   cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer file for a llama2.c checkpoint");
   cmd->add_option("-p,--prompt", args->prompt, "Prompt text (default: empty)");
   cmd->add_option("-f,--file", args->prompt_file, "Read the prompt from a file");

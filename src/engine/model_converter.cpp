@@ -18,6 +18,8 @@ std::optional<uint32_t> file_type_id(DType type) {
     case DType::F16: return 1;
     case DType::Q4_0: return 2;
     case DType::Q8_0: return 7;
+    case DType::Q4_K: return 14;  // LLAMA_FTYPE_MOSTLY_Q4_K_S: every matrix Q4_K
+    case DType::Q6_K: return 18;
     case DType::BF16: return 32;
     default: return std::nullopt;
   }
@@ -43,6 +45,10 @@ void convert_model(const io::ModelFile& in, const std::string& out_path, const C
   std::vector<float> row;
   for (size_t i = 0; i < in.tensors.size(); ++i) {
     const io::TensorInfo& t = in.tensors[i];
+    // A tied output head that the reader exposes as a view of the embedding is
+    // left out: a file without output.weight is read as tied.
+    if (t.name == "output.weight")
+      if (const auto* e = in.find_tensor("token_embd.weight"); e && e->data == t.data && e->nbytes == t.nbytes) continue;
     const DType out_type = converted_type(t, options);
     if (options.on_tensor) options.on_tensor(i, in.tensors.size(), t, out_type);
     if (out_type == t.type) {
@@ -73,7 +79,7 @@ void convert_model_file(const std::string& in_path, const std::string& out_path,
   if (!o.weight_type.empty()) {
     options.weight_type = dtype_from_name(o.weight_type);
     if (!options.weight_type)
-      throw UsageError("unknown weight type '" + o.weight_type + "' (f32, f16, bf16, q8_0, q4_0)");
+      throw UsageError("unknown weight type '" + o.weight_type + "' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)");
   }
   if (o.on_tensor)
     options.on_tensor = [&](size_t i, size_t n, const io::TensorInfo& t, DType out) {
