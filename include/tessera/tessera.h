@@ -74,7 +74,7 @@ struct PerplexityStats {
 
 struct ConvertOptions {
   std::string tokenizer_path;  // llama2.c checkpoints: their tokenizer file
-  std::string weight_type;     // "f32", "f16", "bf16", "q8_0", "q4_0"; empty keeps each tensor's
+  std::string weight_type;     // "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"; empty keeps each tensor's
   // Called before each tensor is written: index, count, name, source and target type.
   std::function<void(size_t, size_t, const std::string&, const std::string&, const std::string&)> on_tensor;
 };

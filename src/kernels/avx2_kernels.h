@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/quantized_activations.h"
+
 namespace tessera::kernels::avx2 {
 
 // MatmulRowsFn for each weight format (see dispatch.h): float activations,
@@ -20,8 +22,35 @@ void matmul_q8_0_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t
                       const float* x, int64_t n_tokens, float* y, int64_t rows);
 void matmul_q4_0_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
                       const float* x, int64_t n_tokens, float* y, int64_t rows);
+// K-quants (matmul_kquant_avx2.h): tiles of 4 rows x 1 token or 2 rows x 4 tokens.
+void matmul_q4_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                      const float* x, int64_t n_tokens, float* y, int64_t rows);
+void matmul_q6_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                      const float* x, int64_t n_tokens, float* y, int64_t rows);
 
-// A multiple of every tile height the matmul kernels use (see matmul_tile_avx2.h).
+// MatmulQuantizedRowsFn (see dispatch.h) for Q8_0 and Q4_0 weights with Q8x32
+// activations: integer dot products (matmul_q8_tile_avx2.h). The float-activation
+// Q8_0 / Q4_0 kernels above stay for comparison (kernels_bench) and exact use.
+void matmul_q8_0_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                         const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows);
+void matmul_q4_0_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                         const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows);
+
+// The same for weights repacked 8 rows at a time (layout rows8,
+// kernels/weight_repack.h); row_begin a multiple of 8.
+void matmul_q4_0_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
+                               int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
+                               int64_t rows);
+void matmul_q8_0_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
+                               int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
+                               int64_t rows);
+
+// One token row to `format` (kernels/quantized_activations.h), bit for bit as
+// ref::quantize_activations.
+void quantize_activations(ActFormat format, const float* x, int64_t cols, uint8_t* dst);
+
+// A multiple of every tile height the matmul kernels use (see matmul_tile_avx2.h
+// and matmul_q8_tile_avx2.h).
 inline constexpr int64_t kMatmulRowGrain = 16;
 
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps);

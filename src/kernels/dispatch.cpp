@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "core/error.h"
 #include "kernels/avx2_kernels.h"
@@ -24,12 +25,15 @@ KernelTable make_generic_table() {
   t.matmul_bf16 = {generic::matmul_bf16_rows, generic::kMatmulRowGrain};
   t.matmul_q8_0 = {generic::matmul_q8_0_rows, generic::kMatmulRowGrain};
   t.matmul_q4_0 = {generic::matmul_q4_0_rows, generic::kMatmulRowGrain};
+  t.matmul_q4_k = {generic::matmul_q4_k_rows, generic::kMatmulRowGrain};
+  t.matmul_q6_k = {generic::matmul_q6_k_rows, generic::kMatmulRowGrain};
   t.rmsnorm = ref::rmsnorm;
   t.rope = ref::rope;
   t.softmax = ref::softmax;
   t.swiglu = ref::swiglu;
   t.dequantize_row = ref::dequantize_row;
   t.quantize_row = ref::quantize_row;
+  t.quantize_activations = ref::quantize_activations;
   return t;
 }
 
@@ -41,8 +45,14 @@ KernelTable make_avx2_table() {
   t.matmul_f32 = {avx2::matmul_f32_rows, avx2::kMatmulRowGrain};
   t.matmul_f16 = {avx2::matmul_f16_rows, avx2::kMatmulRowGrain};
   t.matmul_bf16 = {avx2::matmul_bf16_rows, avx2::kMatmulRowGrain};
-  t.matmul_q8_0 = {avx2::matmul_q8_0_rows, avx2::kMatmulRowGrain};
-  t.matmul_q4_0 = {avx2::matmul_q4_0_rows, avx2::kMatmulRowGrain};
+  // Q8_0 / Q4_0: int8 activations and integer dots (avx2::matmul_*_q8_rows).
+  t.matmul_q8_0 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q8_0_q8_rows};
+  t.matmul_q4_0 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q4_0_q8_rows};
+  t.matmul_q4_k = {avx2::matmul_q4_k_rows, avx2::kMatmulRowGrain};
+  t.matmul_q6_k = {avx2::matmul_q6_k_rows, avx2::kMatmulRowGrain};
+  t.quantize_activations = avx2::quantize_activations;
+  t.matmul_q8_0_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q8_0_rows8_q8_rows};
+  t.matmul_q4_0_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q4_0_rows8_q8_rows};
   t.rmsnorm = avx2::rmsnorm;
   t.softmax = avx2::softmax;
   t.swiglu = avx2::swiglu;
@@ -64,6 +74,15 @@ Isa best_isa_with_table() {
   for (Isa isa : {Isa::Avx512, Isa::Avx2})
     if (kernel_table(isa)) return isa;
   return Isa::Generic;
+}
+
+// Quantized activations of the calling thread's matmuls, 64-byte aligned. It
+// grows to the largest call seen and is then reused: no allocation per call.
+uint8_t* activation_scratch(size_t bytes) {
+  thread_local std::vector<uint8_t> buffer;
+  if (buffer.size() < bytes + 64) buffer.resize(bytes + 64);
+  const auto address = reinterpret_cast<uintptr_t>(buffer.data());
+  return buffer.data() + (64 - address % 64) % 64;
 }
 
 Isa choose_active_isa() {
@@ -117,10 +136,24 @@ const MatmulKernel* KernelTable::matmul_for(DType type) const {
     case DType::Q4_0:
       k = &matmul_q4_0;
       break;
+    case DType::Q4_K:
+      k = &matmul_q4_k;
+      break;
+    case DType::Q6_K:
+      k = &matmul_q6_k;
+      break;
     default:
       return nullptr;
   }
-  return k->rows ? k : nullptr;
+  return (k->rows || k->rows_q) ? k : nullptr;
+}
+
+const MatmulKernel* KernelTable::matmul_for(DType type, WeightLayout layout) const {
+  if (layout == WeightLayout::Plain) return matmul_for(type);
+  const MatmulKernel* k = nullptr;
+  if (layout == WeightLayout::Rows8 && type == DType::Q8_0) k = &matmul_q8_0_rows8;
+  if (layout == WeightLayout::Rows8 && type == DType::Q4_0) k = &matmul_q4_0_rows8;
+  return k && (k->rows || k->rows_q) ? k : nullptr;
 }
 
 Isa cpu_isa() {
@@ -174,12 +207,29 @@ const KernelTable& active_table() {
 
 void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, const void* W, int64_t rows,
                  int64_t cols, const float* x, int64_t n_tokens, float* y) {
-  const MatmulKernel* k = table.matmul_for(type);
+  matmul_with(table, pool, type, WeightLayout::Plain, W, rows, cols, x, n_tokens, y);
+}
+
+void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, const void* W,
+                 int64_t rows, int64_t cols, const float* x, int64_t n_tokens, float* y) {
+  const MatmulKernel* k = table.matmul_for(type, layout);
+  if (!k && layout != WeightLayout::Plain)
+    fail("matmul: no kernel for tensor type {} in layout rows8 on the {} tier", dtype_name(type), isa_name(table.isa));
   if (!k) fail("matmul: no kernel for tensor type {}", dtype_name(type));
   if (rows < 0 || n_tokens < 0) fail("matmul: negative size ({} rows, {} tokens)", rows, n_tokens);
   const size_t stride = row_bytes(type, cols);  // also checks cols against the block size
   if (rows == 0 || n_tokens == 0) return;
   const auto* w = static_cast<const uint8_t*>(W);
+  if (k->rows_q) {
+    const size_t xq_stride = activation_row_bytes(k->act, cols);
+    uint8_t* xq = activation_scratch(xq_stride * static_cast<size_t>(n_tokens));
+    for (int64_t t = 0; t < n_tokens; ++t) table.quantize_activations(k->act, x + t * cols, cols, xq + t * xq_stride);
+    const MatmulQuantizedRowsFn fn = k->rows_q;
+    pool.parallel_for(rows, k->row_grain, [&](int64_t begin, int64_t end, int) {
+      fn(w, stride, cols, begin, end, xq, xq_stride, n_tokens, y, rows);
+    });
+    return;
+  }
   const MatmulRowsFn fn = k->rows;
   pool.parallel_for(rows, k->row_grain, [&](int64_t begin, int64_t end, int) {
     fn(w, stride, cols, begin, end, x, n_tokens, y, rows);

@@ -13,6 +13,7 @@
 #include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
+#include "kernels/quantized_activations.h"
 
 namespace tessera::kernels {
 
@@ -29,23 +30,40 @@ using MatmulRowsFn = void (*)(const uint8_t* W, size_t row_stride, int64_t cols,
                               int64_t row_end, const float* x, int64_t n_tokens, float* y,
                               int64_t rows);
 
+// The same with activations quantized once per matmul, for integer-dot kernels:
+// token t's row, in the kernel's ActFormat (kernels/quantized_activations.h),
+// is at xq + t * xq_stride.
+using MatmulQuantizedRowsFn = void (*)(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
+                                       int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens,
+                                       float* y, int64_t rows);
+
 struct MatmulKernel {
   MatmulRowsFn rows = nullptr;
   int64_t row_grain = 1;  // rows per thread share come in multiples of this
+  // Integer-dot kernels set act and rows_q instead of rows: matmul_with then
+  // quantizes x once per call into `act` rows and passes those to rows_q.
+  ActFormat act = ActFormat::F32;
+  MatmulQuantizedRowsFn rows_q = nullptr;
 };
 
 struct KernelTable {
   Isa isa = Isa::Generic;
   MatmulKernel matmul_f32, matmul_f16, matmul_bf16, matmul_q8_0, matmul_q4_0;
+  MatmulKernel matmul_q4_k, matmul_q6_k;
+  MatmulKernel matmul_q8_0_rows8, matmul_q4_0_rows8;  // WeightLayout::Rows8
   void (*rmsnorm)(float* out, const float* x, const float* weight, int64_t n, float eps) = nullptr;
   void (*rope)(float* x, int64_t n_heads, int64_t pos, const RopeParams& p) = nullptr;
   void (*softmax)(float* x, int64_t n) = nullptr;
   void (*swiglu)(float* out, const float* gate, const float* up, int64_t n) = nullptr;
   void (*dequantize_row)(DType type, const void* src, float* dst, int64_t n) = nullptr;
   void (*quantize_row)(DType type, const float* src, void* dst, int64_t n) = nullptr;
+  // One token row of activations to `format`, as ref::quantize_activations.
+  void (*quantize_activations)(ActFormat format, const float* x, int64_t cols, uint8_t* dst) = nullptr;
 
-  // The matmul kernel for a weight format, or null when there is none.
+  // The matmul kernel for a weight format (in the Plain layout, or `layout`),
+  // or null when there is none.
   const MatmulKernel* matmul_for(DType type) const;
+  const MatmulKernel* matmul_for(DType type, WeightLayout layout) const;
 };
 
 // Best tier this CPU and OS can run (whether or not Tessera has kernels for it).
@@ -71,5 +89,7 @@ Isa choose_isa(Isa best, const char* request, std::string* note);
 // rows across the pool in multiples of the kernel's row grain.
 void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, const void* W, int64_t rows,
                  int64_t cols, const float* x, int64_t n_tokens, float* y);
+void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, const void* W,
+                 int64_t rows, int64_t cols, const float* x, int64_t n_tokens, float* y);
 
 }  // namespace tessera::kernels

@@ -18,6 +18,10 @@ void matmul_q8_0_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t
                       const float* x, int64_t n_tokens, float* y, int64_t rows);
 void matmul_q4_0_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
                       const float* x, int64_t n_tokens, float* y, int64_t rows);
+void matmul_q4_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                      const float* x, int64_t n_tokens, float* y, int64_t rows);
+void matmul_q6_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                      const float* x, int64_t n_tokens, float* y, int64_t rows);
 
 inline constexpr int64_t kMatmulRowGrain = 8;
 

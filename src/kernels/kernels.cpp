@@ -1,14 +1,31 @@
 // kernels.h: every call goes through the table of the tier chosen at start-up.
 #include "kernels/kernels.h"
 
+#include <cstring>
+
 #include "kernels/dispatch.h"
 #include "kernels/reference.h"
+#include "kernels/weight_repack.h"
 
 namespace tessera::kernels {
 
 void matmul(ThreadPool& pool, DType type, const void* W, int64_t rows, int64_t cols, const float* x,
             int64_t n_tokens, float* y) {
   matmul_with(active_table(), pool, type, W, rows, cols, x, n_tokens, y);
+}
+
+void matmul(ThreadPool& pool, DType type, WeightLayout layout, const void* W, int64_t rows, int64_t cols,
+            const float* x, int64_t n_tokens, float* y) {
+  matmul_with(active_table(), pool, type, layout, W, rows, cols, x, n_tokens, y);
+}
+
+WeightLayout preferred_layout(DType type) {
+  return active_table().matmul_for(type, WeightLayout::Rows8) ? WeightLayout::Rows8 : WeightLayout::Plain;
+}
+
+void repack_weights(DType type, WeightLayout layout, const void* src, void* dst, int64_t rows, int64_t cols) {
+  if (layout == WeightLayout::Rows8) return repack_rows8(type, src, dst, rows, cols);
+  if (rows > 0) std::memcpy(dst, src, row_bytes(type, cols) * static_cast<size_t>(rows));
 }
 
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps) {

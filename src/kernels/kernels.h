@@ -18,6 +18,23 @@ namespace tessera::kernels {
 void matmul(ThreadPool& pool, DType type, const void* W, int64_t rows, int64_t cols,
             const float* x, int64_t n_tokens, float* y);
 
+// Weight layouts matmul reads. Plain is the file's. Rows8 interleaves each group
+// of 8 rows' blocks so that one SIMD load feeds 8 rows (Q4_0 and Q8_0 on the AVX2
+// tier); same size and row stride as Plain (kernels/weight_repack.h).
+enum class WeightLayout : uint8_t { Plain = 0, Rows8 = 1 };
+
+// The layout the active tier multiplies `type` fastest in. When it is not Plain,
+// repack the matrix once at load and pass the layout to matmul.
+WeightLayout preferred_layout(DType type);
+
+// dst = the plain rows x cols matrix src of `type`, in `layout`. dst holds
+// rows * row_bytes(type, cols) bytes (64-byte aligned is fastest), apart from src.
+void repack_weights(DType type, WeightLayout layout, const void* src, void* dst, int64_t rows, int64_t cols);
+
+// matmul with W in `layout`, as repack_weights made it.
+void matmul(ThreadPool& pool, DType type, WeightLayout layout, const void* W, int64_t rows, int64_t cols,
+            const float* x, int64_t n_tokens, float* y);
+
 // out = x / sqrt(mean(x^2) + eps) * weight; out may alias x.
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps);
 
@@ -42,9 +59,10 @@ void softmax(float* x, int64_t n);
 // out[i] = silu(gate[i]) * up[i]; out may alias gate or up.
 void swiglu(float* out, const float* gate, const float* up, int64_t n);
 
-// Row conversion between floats and a storage format (F32, F16, BF16, Q8_0, Q4_0);
-// n must be a multiple of the format's block size. quantize_row rounds as GGUF's
-// reference quantizer does, so files we write match other tools' bit for bit.
+// Row conversion between floats and a storage format (F32, F16, BF16, Q8_0, Q4_0,
+// Q4_K, Q6_K); n must be a multiple of the format's block size. quantize_row
+// rounds as GGUF's reference quantizer does, so files we write match other
+// tools' bit for bit.
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 

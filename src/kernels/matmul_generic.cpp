@@ -63,4 +63,14 @@ void matmul_q4_0_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t
   matmul_rows(DType::Q4_0, W, row_stride, cols, row_begin, row_end, x, n_tokens, y, rows);
 }
 
+void matmul_q4_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                      const float* x, int64_t n_tokens, float* y, int64_t rows) {
+  matmul_rows(DType::Q4_K, W, row_stride, cols, row_begin, row_end, x, n_tokens, y, rows);
+}
+
+void matmul_q6_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                      const float* x, int64_t n_tokens, float* y, int64_t rows) {
+  matmul_rows(DType::Q6_K, W, row_stride, cols, row_begin, row_end, x, n_tokens, y, rows);
+}
+
 }  // namespace tessera::kernels::generic

@@ -8,6 +8,7 @@
 #include "core/blocks.h"
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/reference_kquants.h"
 
 namespace tessera::kernels::ref {
 namespace {
@@ -100,6 +101,8 @@ bool supports(DType type) {
     case DType::BF16:
     case DType::Q8_0:
     case DType::Q4_0:
+    case DType::Q4_K:
+    case DType::Q6_K:
       return true;
     default:
       return false;
@@ -132,6 +135,14 @@ void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
       check_blocks(type, n, kQK4_0);
       dequantize_q4_0(static_cast<const BlockQ4_0*>(src), dst, n);
       return;
+    case DType::Q4_K:
+      check_blocks(type, n, kQK_K);
+      dequantize_q4_k(static_cast<const BlockQ4_K*>(src), dst, n);
+      return;
+    case DType::Q6_K:
+      check_blocks(type, n, kQK_K);
+      dequantize_q6_k(static_cast<const BlockQ6_K*>(src), dst, n);
+      return;
     default:
       fail("dequantize_row: no kernel for tensor type {}", dtype_name(type));
   }
@@ -162,6 +173,14 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
     case DType::Q4_0:
       check_blocks(type, n, kQK4_0);
       quantize_q4_0(src, static_cast<BlockQ4_0*>(dst), n);
+      return;
+    case DType::Q4_K:
+      check_blocks(type, n, kQK_K);
+      quantize_q4_k(src, static_cast<BlockQ4_K*>(dst), n);
+      return;
+    case DType::Q6_K:
+      check_blocks(type, n, kQK_K);
+      quantize_q6_k(src, static_cast<BlockQ6_K*>(dst), n);
       return;
     default:
       fail("quantize_row: no kernel for tensor type {}", dtype_name(type));

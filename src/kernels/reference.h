@@ -8,10 +8,12 @@
 // - rope computes angles and their sine/cosine in double, then rounds to float.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/dtype.h"
 #include "kernels/kernels.h"
+#include "kernels/quantized_activations.h"
 
 namespace tessera::kernels::ref {
 
@@ -24,11 +26,22 @@ void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p);
 void softmax(float* x, int64_t n);
 void swiglu(float* out, const float* gate, const float* up, int64_t n);
 
-// F32, F16, BF16, Q8_0, Q4_0; n a multiple of the block size.
+// F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K; n a multiple of the block size.
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 // Bit for bit as GGUF's reference quantizers (see reference.cpp for the rules).
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 
 bool supports(DType type);
+
+// One token row of floats in `format` (kernels/quantized_activations.h), the
+// definition SIMD activation quantizers match bit for bit.
+void quantize_activations(ActFormat format, const float* x, int64_t cols, uint8_t* dst);
+
+// The integer-dot matmul exactly: per block, the int32 dot of weight and
+// activation quants times (d_w * d_x) in float, summed over blocks in double.
+// xq holds n_tokens rows of format `act`, xq_stride bytes apart. Q8_0 and Q4_0
+// weights with Q8x32 activations.
+void matmul_quantized(DType type, ActFormat act, const void* W, int64_t rows, int64_t cols, const uint8_t* xq,
+                      size_t xq_stride, int64_t n_tokens, float* y);
 
 }  // namespace tessera::kernels::ref

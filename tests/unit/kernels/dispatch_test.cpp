@@ -47,7 +47,7 @@ TEST(Dispatch, TablesExistForWhatTheCpuHas) {
     if (!t) continue;
     SCOPED_TRACE(isa_name(isa));
     EXPECT_EQ(t->isa, isa);
-    for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
       const MatmulKernel* k = t->matmul_for(type);
       ASSERT_NE(k, nullptr);
       EXPECT_GE(k->row_grain, 1);

@@ -2,6 +2,7 @@
 // sizes and tails, with and without threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -17,27 +18,40 @@ using test::PerIsa;
 using test::random_floats;
 using test::random_matrix;
 
-constexpr DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0};
+constexpr DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
 
 std::vector<int64_t> cols_for(DType type) {
+  if (dtype_info(type).block_size == 256) return {256, 512, 768};  // K-quants: whole super-blocks
   std::vector<int64_t> c = {32, 96, 160, 288};
   if (dtype_info(type).block_size == 1) c.insert(c.end(), {1, 5, 8, 13, 67, 100});
   return c;
 }
 
 // Bound for |y - y_ref|: relative to sum |w * x| over the row, from the
-// dequantized weights in double.
-std::vector<double> error_bounds(DType type, const std::vector<uint8_t>& w, int64_t rows, int64_t cols,
-                                 const std::vector<float>& x, int64_t n_tokens) {
+// dequantized weights in double. Kernels taking Q8x32 activations may also
+// be off by the activation rounding, |x - d*q| <= d/2 = max|x| / 254 per block
+// of 32, times sum |w| over the block (a worst case; typical errors are far smaller).
+std::vector<double> error_bounds(const KernelTable& table, DType type, const std::vector<uint8_t>& w, int64_t rows,
+                                 int64_t cols, const std::vector<float>& x, int64_t n_tokens) {
+  const bool int8_activations = table.matmul_for(type)->act == ActFormat::Q8x32;
   std::vector<double> bound(static_cast<size_t>(rows * n_tokens));
   std::vector<float> row(static_cast<size_t>(cols));
   const size_t stride = row_bytes(type, cols);
   for (int64_t r = 0; r < rows; ++r) {
     ref::dequantize_row(type, w.data() + r * stride, row.data(), cols);
     for (int64_t t = 0; t < n_tokens; ++t) {
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) s += std::fabs(static_cast<double>(row[c]) * x[t * cols + c]);
-      bound[t * rows + r] = 1e-5 * s + 1e-6;
+      const float* xt = x.data() + t * cols;
+      double s = 0.0, act = 0.0;
+      for (int64_t c = 0; c < cols; ++c) s += std::fabs(static_cast<double>(row[c]) * xt[c]);
+      for (int64_t b = 0; int8_activations && b < cols / 32; ++b) {
+        double amax = 0.0, wsum = 0.0;
+        for (int64_t c = b * 32; c < b * 32 + 32; ++c) {
+          amax = std::max(amax, std::fabs(static_cast<double>(xt[c])));
+          wsum += std::fabs(static_cast<double>(row[c]));
+        }
+        act += amax / 254.0 * (1.0 + 1e-6) * wsum;
+      }
+      bound[t * rows + r] = 1e-5 * s + 1e-6 + act;
     }
   }
   return bound;
@@ -52,7 +66,7 @@ void check_against_reference(const KernelTable& table, ThreadPool& pool, DType t
   std::vector<float> expect(static_cast<size_t>(rows * n_tokens)), got(expect.size(), NAN);
   ref::matmul(type, w.data(), rows, cols, x.data(), n_tokens, expect.data());
   matmul_with(table, pool, type, w.data(), rows, cols, x.data(), n_tokens, got.data());
-  const std::vector<double> bound = error_bounds(type, w, rows, cols, x, n_tokens);
+  const std::vector<double> bound = error_bounds(table, type, w, rows, cols, x, n_tokens);
   for (size_t i = 0; i < got.size(); ++i)
     ASSERT_LE(std::fabs(static_cast<double>(got[i]) - expect[i]), bound[i])
         << "token " << i / rows << " row " << i % rows << ": got " << got[i] << " want " << expect[i];
@@ -67,7 +81,7 @@ TEST_P(MatmulTest, MatchesReferenceOnOddSizes) {
   for (DType type : kTypes)
     for (int64_t rows : {1, 3, 7, 33, 67})
       for (int64_t cols : cols_for(type))
-        for (int64_t n_tokens : {1, 2, 3, 5})
+        for (int64_t n_tokens : {1, 2, 3, 4, 5})
           check_against_reference(table(), pool, type, rows, cols, n_tokens, ++seed);
 }
 
@@ -87,7 +101,7 @@ TEST_P(MatmulTest, ThreadCountDoesNotChangeResults) {
     for (int64_t rows : {7, 33, 67, 130})
       for (int64_t n_tokens : {1, 3}) {
         SCOPED_TRACE(testing::Message() << dtype_name(type) << " rows=" << rows << " n_tokens=" << n_tokens);
-        const int64_t cols = 160;
+        const int64_t cols = dtype_info(type).block_size == 256 ? 512 : 160;
         const std::vector<uint8_t> w = random_matrix(type, rows, cols, 5);
         const std::vector<float> x = random_floats(static_cast<size_t>(n_tokens * cols), 6);
         std::vector<float> a(static_cast<size_t>(rows * n_tokens)), b(a.size());
@@ -98,12 +112,12 @@ TEST_P(MatmulTest, ThreadCountDoesNotChangeResults) {
 }
 
 // Block formats only guarantee 2-byte alignment of each row (Q8_0 blocks are
-// 34 bytes), so kernels must not assume more: run on weights 2 bytes off.
+// 34 bytes, Q6_K 210), so kernels must not assume more: run on weights 2 bytes off.
 TEST_P(MatmulTest, HandlesWeightsAtTwoByteAlignment) {
   ThreadPool pool(1);
   for (DType type : kTypes) {
     SCOPED_TRACE(dtype_name(type));
-    const int64_t rows = 5, cols = 96, n_tokens = 2;
+    const int64_t rows = 5, cols = dtype_info(type).block_size == 256 ? 256 : 96, n_tokens = 2;
     const std::vector<uint8_t> w = random_matrix(type, rows, cols, 11);
     const std::vector<float> x = random_floats(static_cast<size_t>(n_tokens * cols), 12);
     std::vector<uint8_t> shifted(w.size() + 2);
@@ -111,7 +125,8 @@ TEST_P(MatmulTest, HandlesWeightsAtTwoByteAlignment) {
     std::vector<float> expect(static_cast<size_t>(rows * n_tokens)), got(expect.size());
     ref::matmul(type, w.data(), rows, cols, x.data(), n_tokens, expect.data());
     matmul_with(table(), pool, type, shifted.data() + 2, rows, cols, x.data(), n_tokens, got.data());
-    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expect[i], 1e-4) << i;
+    const std::vector<double> bound = error_bounds(table(), type, w, rows, cols, x, n_tokens);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expect[i], bound[i]) << i;
   }
 }
 
@@ -132,7 +147,9 @@ TEST_P(MatmulTest, RejectsUnsupportedTypesAndRaggedRows) {
   EXPECT_THROW(matmul_with(table(), pool, DType::Q4_1, w.data(), 1, 32, x.data(), 1, y.data()), Error);
   EXPECT_THROW(matmul_with(table(), pool, DType::Q8_0, w.data(), 1, 33, x.data(), 1, y.data()), Error);
   EXPECT_THROW(matmul_with(table(), pool, DType::Q4_0, w.data(), 1, 48, x.data(), 1, y.data()), Error);
-  EXPECT_EQ(table().matmul_for(DType::Q4_K), nullptr);
+  EXPECT_THROW(matmul_with(table(), pool, DType::Q4_K, w.data(), 1, 32, x.data(), 1, y.data()), Error);
+  EXPECT_THROW(matmul_with(table(), pool, DType::Q6_K, w.data(), 1, 32, x.data(), 1, y.data()), Error);
+  EXPECT_EQ(table().matmul_for(DType::Q5_K), nullptr);
 }
 
 // kernels::matmul goes through the active tier and agrees with the reference.
@@ -140,16 +157,17 @@ TEST(Matmul, PublicEntryPointUsesActiveTier) {
   ThreadPool pool(2);
   for (DType type : kTypes) {
     ASSERT_TRUE(supports(type));
-    const int64_t rows = 9, cols = 64, n_tokens = 2;
+    const int64_t rows = 9, cols = dtype_info(type).block_size == 256 ? 256 : 64, n_tokens = 2;
     const std::vector<uint8_t> w = random_matrix(type, rows, cols, 21);
     const std::vector<float> x = random_floats(static_cast<size_t>(n_tokens * cols), 22);
     std::vector<float> expect(static_cast<size_t>(rows * n_tokens)), got(expect.size());
     ref::matmul(type, w.data(), rows, cols, x.data(), n_tokens, expect.data());
     matmul(pool, type, w.data(), rows, cols, x.data(), n_tokens, got.data());
-    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expect[i], 1e-4);
+    const std::vector<double> bound = error_bounds(active_table(), type, w, rows, cols, x, n_tokens);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expect[i], bound[i]);
   }
   EXPECT_FALSE(supports(DType::Q4_1));
-  EXPECT_FALSE(supports(DType::Q6_K));
+  EXPECT_FALSE(supports(DType::Q5_K));
 }
 
 }  // namespace

@@ -118,8 +118,9 @@ TEST_P(OpsTest, RopeMatchesReference) {
 }
 
 TEST_P(OpsTest, RowConversionsMatchReferenceBitForBit) {
-  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
-    for (int64_t n : {32, 96, 4096}) {
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+    for (int64_t n : {32, 96, 256, 768, 4096}) {
+      if (n % dtype_info(type).block_size != 0) continue;
       SCOPED_TRACE(testing::Message() << dtype_name(type) << " n=" << n);
       const auto x = random_floats(static_cast<size_t>(n), 8, -4.0f, 4.0f);
       std::vector<uint8_t> want(row_bytes(type, n)), got(want.size());

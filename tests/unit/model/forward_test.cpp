@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "engine/session.h"
+#include "kernels/dispatch.h"
 #include "io/model_file.h"
 #include "model/model.h"
 #include "test_util.h"
@@ -48,26 +49,69 @@ TEST(Forward, BatchSizeAndThreadsDoNotChangeLogits) {
   EXPECT_LT(max_abs_diff(one_by_one, all_logits(path, tokens, 64, 3)), 1e-4f);
 }
 
-// A quantised file must compute exactly what an F32 file holding its dequantised
-// weights computes (up to float summation order).
-TEST(Forward, QuantisedWeightsMatchTheirDequantisedValues) {
-  for (DType type : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
-    SCOPED_TRACE(std::string(dtype_name(type)));
-    test::TempDir dir;
-    test::TinyModelSpec q;
-    q.weight_type = type;
-    q.tied_output = true;
-    test::TinyModelSpec f = q;
-    f.weight_type = DType::F32;
-    f.round_through = type;
-    test::make_tiny_model(q).write(dir.file("q.gguf"));
-    test::make_tiny_model(f).write(dir.file("f.gguf"));
-    const auto tokens = some_tokens(20);
-    const auto lq = all_logits(dir.file("q.gguf"), tokens, 8, 2);
-    const auto lf = all_logits(dir.file("f.gguf"), tokens, 8, 2);
-    EXPECT_LT(max_abs_diff(lq, lf), 2e-3f);
+// A quantised file and an F32 file holding its dequantised weights, logits of both.
+struct QuantisedPair {
+  std::vector<float> quantised, dequantised;
+};
+
+QuantisedPair logits_of_quantised_pair(DType type) {
+  test::TempDir dir;
+  test::TinyModelSpec q;
+  q.weight_type = type;
+  q.tied_output = true;
+  if (dtype_info(type).block_size == 256) {  // whole 256-column super-blocks
+    q.n_embd = 256;
+    q.n_ff = 512;
   }
+  test::TinyModelSpec f = q;
+  f.weight_type = DType::F32;
+  f.round_through = type;
+  test::make_tiny_model(q).write(dir.file("q.gguf"));
+  test::make_tiny_model(f).write(dir.file("f.gguf"));
+  const auto tokens = some_tokens(20);
+  return {all_logits(dir.file("q.gguf"), tokens, 8, 2), all_logits(dir.file("f.gguf"), tokens, 8, 2)};
 }
+
+// Whether the active kernels quantise activations to int8 for this weight format.
+bool uses_int8_activations(DType type) {
+  const auto* k = kernels::active_table().matmul_for(type);
+  return k && k->rows_q != nullptr;
+}
+
+class QuantisedForward : public testing::TestWithParam<DType> {};
+
+// With float activations, a quantised file computes exactly what an F32 file of
+// its dequantised weights computes (up to float summation order). Kernels that
+// quantise activations to int8 compute something else by design: they are checked
+// below and, with this exact bound, by the CTest entry
+// unit_model_exact_float_activations (TESSERA_ISA=generic).
+TEST_P(QuantisedForward, MatchesDequantisedWeightsWithFloatActivations) {
+  if (uses_int8_activations(GetParam()))
+    GTEST_SKIP() << dtype_name(GetParam()) << " runs on int8 activations on this tier ("
+                 << kernels::active_isa_name() << "); checked under TESSERA_ISA=generic";
+  const auto r = logits_of_quantised_pair(GetParam());
+  EXPECT_LT(max_abs_diff(r.quantised, r.dequantised), 2e-3f);
+}
+
+// Int8 activations (blocks of 32, scale amax/127) add rounding error of at most
+// amax/254 per element; through two random layers this measured 1.9% (Q8_0) and
+// 1.7% (Q4_0) relative RMS on the logits. The exact integer arithmetic itself is
+// checked against a reference in tests/unit/kernels/quantized_matmul_test.cpp.
+TEST_P(QuantisedForward, Int8ActivationErrorStaysSmall) {
+  if (!uses_int8_activations(GetParam()))
+    GTEST_SKIP() << dtype_name(GetParam()) << " uses float activations on this tier";
+  const auto r = logits_of_quantised_pair(GetParam());
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < r.dequantised.size(); ++i) {
+    err += double(r.quantised[i] - r.dequantised[i]) * (r.quantised[i] - r.dequantised[i]);
+    ref += double(r.dequantised[i]) * r.dequantised[i];
+  }
+  EXPECT_LT(std::sqrt(err / ref), 0.05);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, QuantisedForward,
+                         testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 void expect_load_error(const io::GgufWriter& w, const std::string& needle) {
   test::TempDir dir;
@@ -115,13 +159,13 @@ TEST(ModelLoad, ShapeMismatch) {
 }
 
 TEST(ModelLoad, TypeWithoutKernels) {
-  test::TinyModelSpec wide;  // rows of 256: whole Q4_K blocks
+  test::TinyModelSpec wide;  // rows of 256: whole Q5_K blocks
   wide.n_embd = 256;
   expect_load_error(tiny_with([](std::string& name, DType& type, std::vector<int64_t>&) {
-                      if (name == "blk.0.ffn_gate.weight") type = DType::Q4_K;
+                      if (name == "blk.0.ffn_gate.weight") type = DType::Q5_K;
                     },
                               {}, wide),
-                    "tensor 'blk.0.ffn_gate.weight' has type Q4_K, which Tessera cannot compute yet");
+                    "tensor 'blk.0.ffn_gate.weight' has type Q5_K, which Tessera cannot compute yet");
 }
 
 TEST(ModelLoad, MissingMetadataKey) {

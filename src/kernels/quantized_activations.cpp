@@ -1,0 +1,82 @@
+// The Q8x32 activation format (kernels/quantized_activations.h): its size and
+// the reference quantizer, the definition the SIMD quantizers match bit for bit.
+#include "kernels/quantized_activations.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/reference.h"
+
+namespace tessera::kernels {
+namespace {
+
+constexpr int64_t kQ8x32Block = 32;
+
+void check_q8x32_cols(int64_t cols) {
+  if (cols < 0 || cols % kQ8x32Block != 0)
+    fail("activation row of {} elements is not a whole number of Q8x32 blocks (32 elements each)", cols);
+}
+
+// Round half to even whatever the floating-point environment (as the AVX2
+// quantizer's vroundps does); |v| here is far below 2^23, so r - v is exact.
+float round_half_even(float v) {
+  const float r = std::round(v);  // half away from zero
+  if (std::fabs(r - v) == 0.5f && std::fmod(r, 2.0f) != 0.0f) return r - std::copysign(1.0f, v);
+  return r;
+}
+
+// Blocks rounded up to a multiple of 8: the length of the scale and sum arrays.
+size_t q8x32_blocks8(int64_t cols) { return static_cast<size_t>((cols / kQ8x32Block + 7) / 8 * 8); }
+
+int8_t clamp_quant(float q) {
+  if (q >= 127.0f) return 127;
+  if (q <= -127.0f) return -127;
+  if (q == q) return static_cast<int8_t>(q);
+  return 0;  // nan
+}
+
+}  // namespace
+
+size_t activation_row_bytes(ActFormat format, int64_t cols) {
+  switch (format) {
+    case ActFormat::F32:
+      return 0;
+    case ActFormat::Q8x32: {
+      check_q8x32_cols(cols);
+      const size_t bytes = static_cast<size_t>(cols) + q8x32_blocks8(cols) * (sizeof(float) + sizeof(int32_t));
+      return (bytes + 63) / 64 * 64;
+    }
+  }
+  fail("activation_row_bytes: unknown activation format {}", static_cast<int>(format));
+}
+
+namespace ref {
+
+void quantize_activations(ActFormat format, const float* x, int64_t cols, uint8_t* dst) {
+  if (format != ActFormat::Q8x32)
+    fail("quantize_activations: no quantizer for activation format {}", static_cast<int>(format));
+  const size_t row_bytes = activation_row_bytes(format, cols);
+  std::memset(dst + cols, 0, row_bytes - static_cast<size_t>(cols));  // unused scales, sums, padding
+  auto* q = reinterpret_cast<int8_t*>(dst);
+  uint8_t* scales = dst + cols;
+  uint8_t* sums = scales + q8x32_blocks8(cols) * sizeof(float);
+  for (int64_t b = 0; b < cols / kQ8x32Block; ++b) {
+    const float* v = x + b * kQ8x32Block;
+    float amax = 0.0f;
+    for (int j = 0; j < kQ8x32Block; ++j) amax = std::max(amax, std::fabs(v[j]));  // nan ignored
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    int32_t sum = 0;
+    for (int j = 0; j < kQ8x32Block; ++j) {
+      q[b * kQ8x32Block + j] = clamp_quant(round_half_even(v[j] * id));
+      sum += q[b * kQ8x32Block + j];
+    }
+    std::memcpy(scales + b * sizeof(float), &d, sizeof d);
+    std::memcpy(sums + b * sizeof(int32_t), &sum, sizeof sum);
+  }
+}
+
+}  // namespace ref
+}  // namespace tessera::kernels

@@ -1,0 +1,314 @@
+// Q4_K and Q6_K reference conversion. The quantizers run the same searches as
+// GGUF's reference quantizers, with every float operation in the same order,
+// so they write the same bytes (checked against ggml's output by the fixture
+// test in tests/unit/kernels/kquant_fixture_test.cpp). That is why the code
+// below keeps expressions such as (w * l) * l as they are: reordering them, or
+// letting the compiler fuse a multiply and an add, changes rounding.
+#include "kernels/reference_kquants.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/half.h"
+
+// GCC fuses a * b + c only in GNU modes (we build ISO C++20, -ffp-contract=off);
+// clang fuses within expressions by default whenever the target has FMA.
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
+
+namespace tessera::kernels::ref {
+namespace {
+
+// Round to nearest, ties to even, as GGUF's quantizers do: adding 1.5 * 2^23
+// leaves round(f) in the low mantissa bits. Exact for |f| < 2^22; kept as this
+// bit trick (not lrintf) so that even out-of-range values give GGUF's bits.
+int round_to_int(float f) {
+  const float shifted = f + 12582912.0f;
+  uint32_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  return static_cast<int>(bits & 0x007fffffu) - 0x00400000;
+}
+
+int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+// --- Q4_K -------------------------------------------------------------------
+
+constexpr int kQ4Sub = 32;   // weights per sub-block
+constexpr int kQ4Max = 15;   // largest quant
+constexpr int kQ4Trials = 20;  // inverse scales tried: (14 + 0.1 k) / range, k = 0..20
+
+// Fits x[i] ~ scale * L[i] + min (L[i] in 0..15, min <= 0) minimising the
+// w-weighted squared error: first the range split in 15 steps, then for each
+// trial inverse scale the rounding it gives, refitted by least squares.
+// Returns scale; *neg_min = -min.
+float fit_q4_k_sub_block(const float* x, const float* w, uint8_t* L, float* neg_min) {
+  float lo = x[0], hi = x[0];
+  float sum_w = w[0];
+  float sum_x = sum_w * x[0];
+  for (int i = 1; i < kQ4Sub; ++i) {
+    if (x[i] < lo) lo = x[i];
+    if (x[i] > hi) hi = x[i];
+    sum_w += w[i];
+    sum_x += w[i] * x[i];
+  }
+  if (lo > 0) lo = 0;
+  if (hi == lo) {
+    std::memset(L, 0, kQ4Sub);
+    *neg_min = -lo;
+    return 0.0f;
+  }
+  float iscale = static_cast<float>(kQ4Max) / (hi - lo);
+  float scale = 1.0f / iscale;
+  float best_err = 0.0f;
+  for (int i = 0; i < kQ4Sub; ++i) {
+    L[i] = static_cast<uint8_t>(clamp_int(round_to_int(iscale * (x[i] - lo)), 0, kQ4Max));
+    float diff = scale * static_cast<float>(L[i]) + lo - x[i];
+    diff = diff * diff;
+    best_err += w[i] * diff;
+  }
+  uint8_t trial[kQ4Sub];
+  for (int k = 0; k <= kQ4Trials; ++k) {
+    iscale = (-1.0f + 0.1f * static_cast<float>(k) + static_cast<float>(kQ4Max)) / (hi - lo);
+    float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
+    for (int i = 0; i < kQ4Sub; ++i) {
+      const int l = clamp_int(round_to_int(iscale * (x[i] - lo)), 0, kQ4Max);
+      trial[i] = static_cast<uint8_t>(l);
+      const float fl = static_cast<float>(l);
+      sum_l += w[i] * fl;
+      sum_l2 += w[i] * fl * fl;
+      sum_xl += w[i] * fl * x[i];
+    }
+    const float det = sum_w * sum_l2 - sum_l * sum_l;
+    if (!(det > 0.0f)) continue;
+    float s = (sum_w * sum_xl - sum_x * sum_l) / det;
+    float m = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+    if (m > 0.0f) {  // the fit wants a positive offset: pin it to 0
+      m = 0.0f;
+      s = sum_xl / sum_l2;
+    }
+    float err = 0.0f;
+    for (int i = 0; i < kQ4Sub; ++i) {
+      float diff = s * static_cast<float>(trial[i]) + m - x[i];
+      diff = diff * diff;
+      err += w[i] * diff;
+    }
+    if (err < best_err) {
+      std::memcpy(L, trial, kQ4Sub);
+      best_err = err;
+      scale = s;
+      lo = m;
+    }
+  }
+  *neg_min = -lo;
+  return scale;
+}
+
+// Sub-block scales and mins become 6-bit multiples of d = max scale / 63 and
+// dmin = max min / 63; the quants are then re-rounded against the stored
+// (rounded) scale and min. A sub-block whose scale rounds to 0 keeps the
+// quants of its own fit, as GGUF's quantizer leaves them.
+void quantize_q4_k_block(const float* x, BlockQ4_K* b) {
+  uint8_t L[kQK_K];
+  float scales[8], mins[8];
+  float max_scale = 0.0f, max_min = 0.0f;
+  for (int j = 0; j < 8; ++j) {
+    const float* xj = x + kQ4Sub * j;
+    float sum_x2 = 0.0f;
+    for (int i = 0; i < kQ4Sub; ++i) sum_x2 += xj[i] * xj[i];
+    const float av_x = std::sqrt(sum_x2 / static_cast<float>(kQ4Sub));
+    float w[kQ4Sub];  // weights favour the larger values of the sub-block
+    for (int i = 0; i < kQ4Sub; ++i) w[i] = av_x + std::fabs(xj[i]);
+    scales[j] = fit_q4_k_sub_block(xj, w, L + kQ4Sub * j, &mins[j]);
+    if (scales[j] > max_scale) max_scale = scales[j];
+    if (mins[j] > max_min) max_min = mins[j];
+  }
+
+  const float inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
+  const float inv_min = max_min > 0.0f ? 63.0f / max_min : 0.0f;
+  uint8_t sc[8], m[8];
+  for (int j = 0; j < 8; ++j) {
+    // Conversion to uint8_t first, then the clamp: GGUF's order (a negative
+    // fit wraps before it is clamped).
+    const auto ls = static_cast<uint8_t>(round_to_int(inv_scale * scales[j]));
+    const auto lm = static_cast<uint8_t>(round_to_int(inv_min * mins[j]));
+    sc[j] = ls < 63 ? ls : 63;
+    m[j] = lm < 63 ? lm : 63;
+  }
+  for (int j = 0; j < 4; ++j) {
+    b->scales[j] = static_cast<uint8_t>(sc[j] | (sc[j + 4] >> 4) << 6);
+    b->scales[j + 4] = static_cast<uint8_t>(m[j] | (m[j + 4] >> 4) << 6);
+    b->scales[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | (m[j + 4] & 15) << 4);
+  }
+  b->d = fp32_to_fp16(max_scale / 63.0f);
+  b->dmin = fp32_to_fp16(max_min / 63.0f);
+
+  const float d_all = fp16_to_fp32(b->d), dmin_all = fp16_to_fp32(b->dmin);
+  for (int j = 0; j < 8; ++j) {
+    const float d = d_all * static_cast<float>(sc[j]);
+    if (d == 0.0f) continue;
+    const float dm = dmin_all * static_cast<float>(m[j]);
+    for (int i = 0; i < kQ4Sub; ++i) {
+      const float v = x[kQ4Sub * j + i];
+      L[kQ4Sub * j + i] = static_cast<uint8_t>(clamp_int(round_to_int((v + dm) / d), 0, kQ4Max));
+    }
+  }
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 32; ++i)
+      b->qs[32 * k + i] = static_cast<uint8_t>(L[64 * k + i] | L[64 * k + 32 + i] << 4);
+}
+
+// --- Q6_K -------------------------------------------------------------------
+
+constexpr int kQ6Sub = 16;  // weights per sub-block
+constexpr int kQ6Half = 32;  // quants are stored as 0..63, i.e. signed + 32
+constexpr float kGroupMaxEps = 1e-15f;  // below this the sub-block counts as zero
+
+// Symmetric fit x[i] ~ scale * (L[i] - 32), L[i] in 0..63, weights x[i]^2. The
+// value of largest magnitude (its sign kept) goes to -32; then inverse scales
+// -(32 + 0.1 k) / max for k = -9..9 are tried, each refitted by least squares,
+// and the one maximising (sum w x l)^2 / (sum w l^2) wins. Returns scale.
+float fit_q6_k_sub_block(const float* x, int8_t* L) {
+  float amax = 0.0f, max = 0.0f;
+  for (int i = 0; i < kQ6Sub; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {  // the first of equal magnitudes wins
+      amax = ax;
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    std::memset(L, 0, kQ6Sub);
+    return 0.0f;
+  }
+  // Rounds with `iscale`, writes the quants to q and returns the two sums.
+  auto quantize_with = [&](float iscale, int8_t* q, float* sumlx, float* suml2) {
+    *sumlx = *suml2 = 0.0f;
+    for (int i = 0; i < kQ6Sub; ++i) {
+      const int l = clamp_int(round_to_int(iscale * x[i]), -kQ6Half, kQ6Half - 1);
+      q[i] = static_cast<int8_t>(l + kQ6Half);
+      const float w = x[i] * x[i];
+      const float fl = static_cast<float>(l);
+      *sumlx += w * x[i] * fl;
+      *suml2 += w * fl * fl;
+    }
+  };
+  float sumlx, suml2;
+  quantize_with(-static_cast<float>(kQ6Half) / max, L, &sumlx, &suml2);
+  float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
+  float best = scale * sumlx;
+  int8_t trial[kQ6Sub];
+  for (int k = -9; k <= 9; ++k) {
+    if (k == 0) continue;
+    const float iscale = -(static_cast<float>(kQ6Half) + 0.1f * static_cast<float>(k)) / max;
+    quantize_with(iscale, trial, &sumlx, &suml2);
+    if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
+      std::memcpy(L, trial, kQ6Sub);
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+// The sub-block scale of largest magnitude maps to -128: d = max / -128 and
+// each scale becomes round(scale / d) (at most 127) in an int8; the quants are
+// then re-rounded against d * scale. A sub-block whose scale rounds to 0 keeps
+// the quants of its own fit.
+void quantize_q6_k_block(const float* x, BlockQ6_K* b) {
+  int8_t L[kQK_K];
+  float scales[16];
+  float max_scale = 0.0f, max_abs_scale = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    scales[j] = fit_q6_k_sub_block(x + kQ6Sub * j, L + kQ6Sub * j);
+    const float a = std::fabs(scales[j]);
+    if (a > max_abs_scale) {
+      max_abs_scale = a;
+      max_scale = scales[j];
+    }
+  }
+  if (max_abs_scale < kGroupMaxEps) {
+    std::memset(b, 0, sizeof *b);  // all zero, d = +0
+    return;
+  }
+  const float iscale = -128.0f / max_scale;
+  b->d = fp32_to_fp16(1.0f / iscale);
+  for (int j = 0; j < 16; ++j) {
+    const int s = round_to_int(iscale * scales[j]);
+    b->scales[j] = static_cast<int8_t>(s < 127 ? s : 127);
+  }
+  const float d_all = fp16_to_fp32(b->d);
+  for (int j = 0; j < 16; ++j) {
+    const float d = d_all * static_cast<float>(b->scales[j]);
+    if (d == 0.0f) continue;
+    for (int i = 0; i < kQ6Sub; ++i) {
+      const int l = clamp_int(round_to_int(x[kQ6Sub * j + i] / d), -kQ6Half, kQ6Half - 1);
+      L[kQ6Sub * j + i] = static_cast<int8_t>(l + kQ6Half);
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    const int8_t* q = L + 128 * h;
+    uint8_t* ql = b->ql + 64 * h;
+    uint8_t* qh = b->qh + 32 * h;
+    for (int l = 0; l < 32; ++l) {
+      ql[l] = static_cast<uint8_t>((q[l] & 15) | (q[l + 64] & 15) << 4);
+      ql[l + 32] = static_cast<uint8_t>((q[l + 32] & 15) | (q[l + 96] & 15) << 4);
+      qh[l] = static_cast<uint8_t>((q[l] >> 4) | (q[l + 32] >> 4) << 2 | (q[l + 64] >> 4) << 4 | (q[l + 96] >> 4) << 6);
+    }
+  }
+}
+
+}  // namespace
+
+void q4_k_scale_min(const uint8_t* scales, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = scales[j] & 63;
+    *m = scales[j + 4] & 63;
+  } else {
+    *sc = (scales[j + 4] & 15) | (scales[j - 4] >> 6) << 4;
+    *m = (scales[j + 4] >> 4) | (scales[j] >> 6) << 4;
+  }
+}
+
+void dequantize_q4_k(const BlockQ4_K* b, float* y, int64_t n) {
+  for (int64_t i = 0; i < n / kQK_K; ++i, y += kQK_K) {
+    const float d = fp16_to_fp32(b[i].d), dmin = fp16_to_fp32(b[i].dmin);
+    for (int j = 0; j < 8; ++j) {
+      int sc, m;
+      q4_k_scale_min(b[i].scales, j, &sc, &m);
+      const float scale = d * static_cast<float>(sc), min = dmin * static_cast<float>(m);
+      const uint8_t* q = b[i].qs + 32 * (j / 2);
+      const int shift = 4 * (j % 2);  // even sub-blocks in the low nibbles
+      for (int l = 0; l < 32; ++l) y[32 * j + l] = scale * static_cast<float>((q[l] >> shift) & 15) - min;
+    }
+  }
+}
+
+void dequantize_q6_k(const BlockQ6_K* b, float* y, int64_t n) {
+  for (int64_t i = 0; i < n / kQK_K; ++i, y += kQK_K) {
+    const float d = fp16_to_fp32(b[i].d);
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = b[i].ql + 64 * h;
+      const uint8_t* qh = b[i].qh + 32 * h;
+      for (int part = 0; part < 4; ++part) {  // weights 32 * part .. + 31 of the half
+        const uint8_t* lo = ql + 32 * (part & 1);
+        const int lo_shift = part < 2 ? 0 : 4;
+        for (int l = 0; l < 32; ++l) {
+          const int q = (((lo[l] >> lo_shift) & 15) | ((qh[l] >> (2 * part)) & 3) << 4) - kQ6Half;
+          const float scale = d * static_cast<float>(b[i].scales[8 * h + 2 * part + l / 16]);
+          y[128 * h + 32 * part + l] = scale * static_cast<float>(q);
+        }
+      }
+    }
+  }
+}
+
+void quantize_q4_k(const float* x, BlockQ4_K* b, int64_t n) {
+  for (int64_t i = 0; i < n / kQK_K; ++i) quantize_q4_k_block(x + i * kQK_K, b + i);
+}
+
+void quantize_q6_k(const float* x, BlockQ6_K* b, int64_t n) {
+  for (int64_t i = 0; i < n / kQK_K; ++i) quantize_q6_k_block(x + i * kQK_K, b + i);
+}
+
+}  // namespace tessera::kernels::ref

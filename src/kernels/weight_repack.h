@@ -1,0 +1,24 @@
+// Load-time rearrangement of Q4_0 / Q8_0 weight matrices for kernels whose
+// SIMD lanes are rows rather than columns. A repacked matrix has the same size
+// and row stride as the original; only the order of bytes within each group of
+// 8 rows changes, so it can replace the original in place of its mapping.
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace tessera::kernels {
+
+// Layout "rows8", for Q4_0 and Q8_0 (nb = cols / 32 blocks of Q quant bytes,
+// Q = 16 for Q4_0 and 32 for Q8_0, stride = row_bytes(type, cols)):
+// rows [8g, 8g + 8) fill the 8 * stride bytes at g * 8 * stride with
+//   bytes [16b + 2i, +2)                    row i's fp16 scale of block b
+//   bytes [16nb + 8Qb + 4(8k + i), +4)      row i's quant bytes 4k .. 4k+3 of block b
+// (for Q4_0: its columns 4k .. 4k+3 in the low nibbles, 4k+16 .. 4k+19 in the
+// high ones). With nb a multiple of 4 and a 64-byte-aligned matrix, every
+// 32-byte load of quants is aligned. Rows from 8 * (rows / 8) on stay as they were.
+bool can_repack_rows8(DType type);
+void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t cols);
+
+}  // namespace tessera::kernels

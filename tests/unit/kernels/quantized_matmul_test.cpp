@@ -1,0 +1,350 @@
+// Int8-activation matmul: the activation quantizer of every tier against the
+// reference (bit for bit), the exact integer reference against the float one,
+// and every tier's integer-dot kernels against the exact integer reference.
+// (matmul_test.cpp checks them against the float reference, with the
+// activation-rounding bound.)
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+#include "kernel_test_util.h"
+#include "kernels/kernels.h"
+
+namespace tessera::kernels {
+namespace {
+
+using test::PerIsa;
+using test::random_floats;
+using test::random_matrix;
+
+constexpr DType kIntDotTypes[] = {DType::Q8_0, DType::Q4_0};
+constexpr int64_t kRows[] = {1, 3, 5, 7, 33, 67};
+constexpr int64_t kCols[] = {32, 96, 160, 288, 4096};
+constexpr int64_t kTokens[] = {1, 2, 3, 5, 17};
+
+// n_tokens rows of Q8x32 activations, quantized by the reference.
+std::vector<uint8_t> quantize_rows(const std::vector<float>& x, int64_t cols, int64_t n_tokens) {
+  const size_t stride = activation_row_bytes(ActFormat::Q8x32, cols);
+  std::vector<uint8_t> xq(stride * static_cast<size_t>(n_tokens));
+  for (int64_t t = 0; t < n_tokens; ++t) ref::quantize_activations(ActFormat::Q8x32, x.data() + t * cols, cols, xq.data() + t * stride);
+  return xq;
+}
+
+// The floats a Q8x32 row stands for, d * q.
+std::vector<float> dequantize_rows(const std::vector<uint8_t>& xq, int64_t cols, int64_t n_tokens) {
+  const size_t stride = activation_row_bytes(ActFormat::Q8x32, cols);
+  std::vector<float> x(static_cast<size_t>(cols * n_tokens));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const uint8_t* row = xq.data() + t * stride;
+    for (int64_t c = 0; c < cols; ++c) {
+      float d;
+      std::memcpy(&d, row + cols + (c / 32) * sizeof(float), sizeof d);
+      x[t * cols + c] = d * static_cast<float>(static_cast<int8_t>(row[c]));
+    }
+  }
+  return x;
+}
+
+// sum |w * x| per (token, row) in double: the scale of float rounding errors.
+std::vector<double> abs_dot(DType type, const std::vector<uint8_t>& w, int64_t rows, int64_t cols,
+                            const std::vector<float>& x, int64_t n_tokens) {
+  std::vector<double> s(static_cast<size_t>(rows * n_tokens));
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    ref::dequantize_row(type, w.data() + r * row_bytes(type, cols), row.data(), cols);
+    for (int64_t t = 0; t < n_tokens; ++t)
+      for (int64_t c = 0; c < cols; ++c) s[t * rows + r] += std::fabs(static_cast<double>(row[c]) * x[t * cols + c]);
+  }
+  return s;
+}
+
+// Blocks of every kind: random, zero, tiny (subnormal scale), huge, and one
+// with max 127 so that scaled values land exactly on .5 (ties to even).
+std::vector<float> awkward_row(int64_t cols, uint32_t seed) {
+  std::vector<float> x = random_floats(static_cast<size_t>(cols), seed, -2.0f, 2.0f);
+  for (int64_t b = 0; b < cols / 32; ++b) {
+    float* v = x.data() + b * 32;
+    switch (b % 5) {
+      case 1:
+        std::fill(v, v + 32, 0.0f);
+        break;
+      case 2:
+        for (int j = 0; j < 32; ++j) v[j] *= 1e-39f;
+        break;
+      case 3:
+        for (int j = 0; j < 32; ++j) v[j] *= 1e30f;
+        break;
+      case 4:
+        for (int j = 0; j < 32; ++j) v[j] = static_cast<float>(j - 16) + 0.5f;
+        v[31] = -127.0f;
+        break;
+      default:
+        break;
+    }
+  }
+  return x;
+}
+
+class QuantizeActivationsTest : public PerIsa {};
+TESSERA_INSTANTIATE_PER_ISA(QuantizeActivationsTest);
+
+TEST_P(QuantizeActivationsTest, MatchesReferenceBitForBit) {
+  for (int64_t cols : kCols) {
+    SCOPED_TRACE(cols);
+    const size_t stride = activation_row_bytes(ActFormat::Q8x32, cols);
+    const std::vector<float> x = awkward_row(cols, static_cast<uint32_t>(cols));
+    std::vector<uint8_t> want(stride, 0xcd), got(stride, 0xab);
+    ref::quantize_activations(ActFormat::Q8x32, x.data(), cols, want.data());
+    table().quantize_activations(ActFormat::Q8x32, x.data(), cols, got.data());
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), stride));
+  }
+}
+
+TEST_P(QuantizeActivationsTest, NonFiniteInputsStayInRange) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> x = random_floats(96, 3);
+  x[1] = nan;   // block 0: nan skipped by the scale, quantized to 0
+  x[40] = inf;  // block 1: scale inf, every quant 0 (x * 0 or inf * 0 = nan)
+  x[70] = 1e-40f;  // block 2: subnormal max: 1/d overflows to inf
+  for (int j = 64; j < 96; ++j)
+    if (j != 70) x[j] = 0.0f;
+  const size_t stride = activation_row_bytes(ActFormat::Q8x32, 96);
+  std::vector<uint8_t> want(stride), got(stride);
+  ref::quantize_activations(ActFormat::Q8x32, x.data(), 96, want.data());
+  table().quantize_activations(ActFormat::Q8x32, x.data(), 96, got.data());
+  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), stride));
+  const auto* q = reinterpret_cast<const int8_t*>(got.data());
+  EXPECT_EQ(q[1], 0);
+  EXPECT_EQ(q[70], 127);
+  for (int j = 0; j < 96; ++j) EXPECT_NE(q[j], -128) << j;
+}
+
+TEST(QuantizeActivations, ReferenceRoundsToNearestWithinHalfAStep) {
+  const int64_t cols = 160;
+  const std::vector<float> x = random_floats(static_cast<size_t>(cols), 9, -3.0f, 3.0f);
+  const size_t stride = activation_row_bytes(ActFormat::Q8x32, cols);
+  EXPECT_EQ(stride % 64, 0u);
+  const int64_t blocks8 = (cols / 32 + 7) / 8 * 8;  // scale and sum arrays are padded to 8 entries
+  EXPECT_GE(stride, static_cast<size_t>(cols + blocks8 * 8));
+  std::vector<uint8_t> xq(stride, 0xee);
+  ref::quantize_activations(ActFormat::Q8x32, x.data(), cols, xq.data());
+  const std::vector<float> back = dequantize_rows(xq, cols, 1);
+  for (int64_t b = 0; b < cols / 32; ++b) {
+    float amax = 0.0f, d;
+    for (int64_t c = b * 32; c < b * 32 + 32; ++c) amax = std::max(amax, std::fabs(x[c]));
+    std::memcpy(&d, xq.data() + cols + b * sizeof(float), sizeof d);
+    EXPECT_EQ(d, amax / 127.0f);
+    int32_t sum = 0, stored_sum;
+    for (int64_t c = b * 32; c < b * 32 + 32; ++c) {
+      EXPECT_LE(std::fabs(x[c] - back[c]), d * 0.5f * (1 + 1e-6f)) << c;
+      sum += static_cast<int8_t>(xq[c]);
+    }
+    std::memcpy(&stored_sum, xq.data() + cols + blocks8 * 4 + b * 4, sizeof stored_sum);
+    EXPECT_EQ(stored_sum, sum);
+  }
+  // Scales and sums past the last block, and the padding, are zero.
+  for (int64_t b = cols / 32; b < blocks8; ++b)
+    for (int k = 0; k < 4; ++k) {
+      EXPECT_EQ(xq[cols + b * 4 + k], 0) << "scale " << b;
+      EXPECT_EQ(xq[cols + blocks8 * 4 + b * 4 + k], 0) << "sum " << b;
+    }
+  for (size_t i = static_cast<size_t>(cols + blocks8 * 8); i < stride; ++i) EXPECT_EQ(xq[i], 0) << "padding " << i;
+  // Ties go to even: in a block whose max is 127, d = 1 and 2.5 -> 2, 3.5 -> 4, -2.5 -> -2.
+  std::vector<float> ties(32, 0.0f);
+  ties[0] = 127.0f, ties[1] = 2.5f, ties[2] = 3.5f, ties[3] = -2.5f;
+  ref::quantize_activations(ActFormat::Q8x32, ties.data(), 32, xq.data());
+  EXPECT_EQ(static_cast<int8_t>(xq[1]), 2);
+  EXPECT_EQ(static_cast<int8_t>(xq[2]), 4);
+  EXPECT_EQ(static_cast<int8_t>(xq[3]), -2);
+}
+
+TEST(QuantizeActivations, RejectsRaggedRows) {
+  std::vector<uint8_t> xq(256);
+  std::vector<float> x(48);
+  EXPECT_THROW(activation_row_bytes(ActFormat::Q8x32, 48), Error);
+  EXPECT_THROW(ref::quantize_activations(ActFormat::Q8x32, x.data(), 48, xq.data()), Error);
+  EXPECT_EQ(activation_row_bytes(ActFormat::F32, 48), 0u);
+}
+
+// The exact integer reference is the float reference on the activations the
+// quants stand for (d * q): this checks its block and nibble order.
+TEST(MatmulQuantizedReference, EqualsFloatReferenceOnDequantizedActivations) {
+  for (DType type : kIntDotTypes)
+    for (int64_t cols : {32, 288}) {
+      SCOPED_TRACE(testing::Message() << dtype_name(type) << " cols=" << cols);
+      const int64_t rows = 7, n_tokens = 3;
+      const std::vector<uint8_t> w = random_matrix(type, rows, cols, 31);
+      const std::vector<uint8_t> xq = quantize_rows(random_floats(static_cast<size_t>(cols * n_tokens), 32), cols, n_tokens);
+      const std::vector<float> xd = dequantize_rows(xq, cols, n_tokens);
+      std::vector<float> exact(static_cast<size_t>(rows * n_tokens)), flt(exact.size());
+      ref::matmul_quantized(type, ActFormat::Q8x32, w.data(), rows, cols, xq.data(),
+                            activation_row_bytes(ActFormat::Q8x32, cols), n_tokens, exact.data());
+      ref::matmul(type, w.data(), rows, cols, xd.data(), n_tokens, flt.data());
+      const std::vector<double> s = abs_dot(type, w, rows, cols, xd, n_tokens);
+      for (size_t i = 0; i < exact.size(); ++i) ASSERT_NEAR(exact[i], flt[i], 1e-5 * s[i] + 1e-7) << i;
+    }
+}
+
+// Tiers whose Q8_0 / Q4_0 kernels take int8 activations.
+class IntDotMatmulTest : public PerIsa {
+ protected:
+  void SetUp() override {
+    PerIsa::SetUp();
+    if (IsSkipped()) return;
+    for (DType type : kIntDotTypes)
+      if (table().matmul_for(type)->act != ActFormat::Q8x32)
+        GTEST_SKIP() << isa_name(GetParam()) << " multiplies " << dtype_name(type) << " by float activations";
+  }
+};
+TESSERA_INSTANTIATE_PER_ISA(IntDotMatmulTest);
+
+// Against the exact integer reference: only float summation order differs, so
+// the error is a few float roundings of sum |w * x| (x as the quants stand for).
+TEST_P(IntDotMatmulTest, MatchesExactIntegerReference) {
+  ThreadPool pool(3);
+  uint32_t seed = 500;
+  for (DType type : kIntDotTypes)
+    for (int64_t rows : kRows)
+      for (int64_t cols : kCols)
+        for (int64_t n_tokens : kTokens) {
+          SCOPED_TRACE(testing::Message() << dtype_name(type) << " rows=" << rows << " cols=" << cols
+                                          << " n_tokens=" << n_tokens);
+          const std::vector<uint8_t> w = random_matrix(type, rows, cols, ++seed);
+          const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), ++seed);
+          const std::vector<uint8_t> xq = quantize_rows(x, cols, n_tokens);
+          std::vector<float> want(static_cast<size_t>(rows * n_tokens)), got(want.size(), NAN);
+          ref::matmul_quantized(type, ActFormat::Q8x32, w.data(), rows, cols, xq.data(),
+                                activation_row_bytes(ActFormat::Q8x32, cols), n_tokens, want.data());
+          matmul_with(table(), pool, type, w.data(), rows, cols, x.data(), n_tokens, got.data());
+          const std::vector<double> s = abs_dot(type, w, rows, cols, dequantize_rows(xq, cols, n_tokens), n_tokens);
+          for (size_t i = 0; i < got.size(); ++i)
+            ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), 1e-6 * s[i] + 1e-9)
+                << "token " << i / rows << " row " << i % rows << ": got " << got[i] << " want " << want[i];
+        }
+}
+
+// Results do not depend on how rows are split between threads, nor on how
+// many tokens share the call (decode and prefill tiles sum the same way).
+TEST_P(IntDotMatmulTest, ThreadsAndBatchingDoNotChangeResults) {
+  ThreadPool one(1), three(3);
+  for (DType type : kIntDotTypes)
+    for (int64_t rows : kRows)
+      for (int64_t cols : {96, 4096})
+        for (int64_t n_tokens : kTokens) {
+          SCOPED_TRACE(testing::Message() << dtype_name(type) << " rows=" << rows << " cols=" << cols
+                                          << " n_tokens=" << n_tokens);
+          const std::vector<uint8_t> w = random_matrix(type, rows, cols, 41);
+          const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 42);
+          std::vector<float> a(static_cast<size_t>(rows * n_tokens)), b(a.size()), single(static_cast<size_t>(rows));
+          matmul_with(table(), one, type, w.data(), rows, cols, x.data(), n_tokens, a.data());
+          matmul_with(table(), three, type, w.data(), rows, cols, x.data(), n_tokens, b.data());
+          ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
+          const int64_t t = n_tokens - 1;
+          matmul_with(table(), three, type, w.data(), rows, cols, x.data() + t * cols, 1, single.data());
+          ASSERT_EQ(0, std::memcmp(single.data(), a.data() + t * rows, single.size() * sizeof(float)));
+        }
+}
+
+// Repacked 8 rows at a time and read by the rows8 kernels: same results as the
+// exact reference on the original matrix, whatever the thread split.
+TEST(Rows8Matmul, MatchesExactIntegerReferenceOnRepackedWeights) {
+  const KernelTable* avx2 = kernel_table(Isa::Avx2);
+  if (!avx2) GTEST_SKIP() << "no avx2 kernels on this machine";
+  ThreadPool one(1), three(3);
+  uint32_t seed = 900;
+  for (DType type : kIntDotTypes)
+    for (int64_t rows : {1, 3, 5, 7, 8, 33, 67})
+      for (int64_t cols : kCols)
+        for (int64_t n_tokens : kTokens) {
+        SCOPED_TRACE(testing::Message() << dtype_name(type) << " rows=" << rows << " cols=" << cols
+                                        << " n_tokens=" << n_tokens);
+        const std::vector<uint8_t> w = random_matrix(type, rows, cols, ++seed);
+        std::vector<uint8_t> packed(w.size());
+        repack_weights(type, WeightLayout::Rows8, w.data(), packed.data(), rows, cols);
+        const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), ++seed);
+        const std::vector<uint8_t> xq = quantize_rows(x, cols, n_tokens);
+        std::vector<float> want(static_cast<size_t>(rows * n_tokens)), got(want.size(), NAN), got3(want.size());
+        ref::matmul_quantized(type, ActFormat::Q8x32, w.data(), rows, cols, xq.data(),
+                              activation_row_bytes(ActFormat::Q8x32, cols), n_tokens, want.data());
+        matmul_with(*avx2, one, type, WeightLayout::Rows8, packed.data(), rows, cols, x.data(), n_tokens, got.data());
+        matmul_with(*avx2, three, type, WeightLayout::Rows8, packed.data(), rows, cols, x.data(), n_tokens,
+                    got3.data());
+        const std::vector<double> s = abs_dot(type, w, rows, cols, dequantize_rows(xq, cols, n_tokens), n_tokens);
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), 1e-6 * s[i] + 1e-9)
+              << "token " << i / rows << " row " << i % rows << ": got " << got[i] << " want " << want[i];
+        ASSERT_EQ(0, std::memcmp(got.data(), got3.data(), got.size() * sizeof(float)));
+      }
+}
+
+// Largest 16-bit partial sums: quants 15 (all but the first of each block, which
+// maps to 0) against activations all +127 or all -127.
+TEST(Rows8Matmul, SixteenBitSumsDoNotOverflow) {
+  const KernelTable* avx2 = kernel_table(Isa::Avx2);
+  if (!avx2) GTEST_SKIP() << "no avx2 kernels on this machine";
+  const int64_t rows = 16, cols = 64;
+  std::vector<float> wf(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) wf[r * cols + c] = c % 32 == 0 ? -8.0f : 7.0f * (1.0f + 0.01f * r);
+  std::vector<uint8_t> w(row_bytes(DType::Q4_0, cols) * rows), packed(w.size());
+  for (int64_t r = 0; r < rows; ++r)
+    ref::quantize_row(DType::Q4_0, wf.data() + r * cols, w.data() + r * row_bytes(DType::Q4_0, cols), cols);
+  repack_weights(DType::Q4_0, WeightLayout::Rows8, w.data(), packed.data(), rows, cols);
+  for (float sign : {1.0f, -1.0f}) {
+    const std::vector<float> x(static_cast<size_t>(cols), sign);
+    const std::vector<uint8_t> xq = quantize_rows(x, cols, 1);
+    std::vector<float> want(rows), got(rows);
+    ref::matmul_quantized(DType::Q4_0, ActFormat::Q8x32, w.data(), rows, cols, xq.data(), xq.size(), 1, want.data());
+    ThreadPool pool(1);
+    matmul_with(*avx2, pool, DType::Q4_0, WeightLayout::Rows8, packed.data(), rows, cols, x.data(), 1, got.data());
+    for (int64_t r = 0; r < rows; ++r) EXPECT_NEAR(got[r], want[r], 1e-5 * std::fabs(want[r])) << r;
+    const auto* q = reinterpret_cast<const uint8_t*>(w.data()) + 2;  // first block's quant bytes
+    EXPECT_EQ(q[1], 0xff) << "the test needs quants of 15";
+  }
+}
+
+// The public path: the model asks for the preferred layout, repacks once and
+// passes the layout to matmul; results match the plain layout's to rounding.
+TEST(Rows8Matmul, PublicEntryPointsRepackAndMultiply) {
+  ThreadPool pool(2);
+  for (DType type : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+    SCOPED_TRACE(dtype_name(type));
+    const WeightLayout layout = preferred_layout(type);
+    if (type == DType::F32) {
+      EXPECT_EQ(layout, WeightLayout::Plain);
+    }
+    const int64_t rows = 40, cols = 256, n_tokens = 3;
+    const std::vector<uint8_t> w = random_matrix(type, rows, cols, 61);
+    std::vector<uint8_t> packed(w.size());
+    repack_weights(type, layout, w.data(), packed.data(), rows, cols);
+    if (layout == WeightLayout::Plain) {
+      EXPECT_EQ(packed, w);
+    }
+    const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 62);
+    std::vector<float> plain(static_cast<size_t>(rows * n_tokens)), got(plain.size());
+    matmul(pool, type, w.data(), rows, cols, x.data(), n_tokens, plain.data());
+    matmul(pool, type, layout, packed.data(), rows, cols, x.data(), n_tokens, got.data());
+    const std::vector<double> s = abs_dot(type, w, rows, cols, x, n_tokens);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], plain[i], 2e-6 * s[i]) << i;
+  }
+}
+
+TEST(Rows8Matmul, TiersWithoutRows8KernelsRejectIt) {
+  ThreadPool pool(1);
+  const KernelTable& generic = *kernel_table(Isa::Generic);
+  EXPECT_EQ(generic.matmul_for(DType::Q4_0, WeightLayout::Rows8), nullptr);
+  const std::vector<uint8_t> w = random_matrix(DType::Q4_0, 8, 32, 1);
+  std::vector<float> x(32), y(8);
+  EXPECT_THROW(matmul_with(generic, pool, DType::Q4_0, WeightLayout::Rows8, w.data(), 8, 32, x.data(), 1, y.data()),
+               Error);
+  std::vector<uint8_t> out(w.size());
+  EXPECT_THROW(repack_weights(DType::F16, WeightLayout::Rows8, w.data(), out.data(), 1, 32), Error);
+}
+
+}  // namespace
+}  // namespace tessera::kernels
