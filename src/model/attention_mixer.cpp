@@ -12,9 +12,9 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeig
                      int64_t layer, KvCache& cache, ForwardBuffers& buf, int64_t n, int64_t pos0) {
   const int64_t d = c.head_dim;
   // q = Wq (q_dim, n_embd) @ xn;  k, v = Wk, Wv (kv_dim, n_embd) @ xn
-  kernels::matmul(pool, w.q.type, w.q.data, w.q.rows, w.q.cols, buf.xn.data(), n, buf.q.data());
-  kernels::matmul(pool, w.k.type, w.k.data, w.k.rows, w.k.cols, buf.xn.data(), n, buf.k.data());
-  kernels::matmul(pool, w.v.type, w.v.data, w.v.rows, w.v.cols, buf.xn.data(), n, buf.v.data());
+  multiply(pool, w.q, buf.xn.data(), n, buf.q.data());
+  multiply(pool, w.k, buf.xn.data(), n, buf.k.data());
+  multiply(pool, w.v, buf.xn.data(), n, buf.v.data());
 
   kernels::RopeParams rope{d, c.rope_dim, c.rope_freq_base, c.rope_freq_scale, rope_freqs, c.rope_neox};
   for (int64_t t = 0; t < n; ++t) {
@@ -32,7 +32,7 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeig
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   kernels::attention(pool, buf.q.data(), n, c.n_head, pos0, cache.layer_view(layer), scale, buf.attn.data());
   // delta = Wo (n_embd, q_dim) @ attn
-  kernels::matmul(pool, w.o.type, w.o.data, w.o.rows, w.o.cols, buf.attn.data(), n, buf.delta.data());
+  multiply(pool, w.o, buf.attn.data(), n, buf.delta.data());
 }
 
 }  // namespace tessera::model

@@ -13,6 +13,7 @@ Model::Model(std::shared_ptr<const io::ModelFile> file)
       arch_(&find_architecture(config_.arch, file_->path)),
       weights_(bind_weights(*file_, *arch_, config_)) {
   config_.rope_neox = arch_->rope_neox;
+  repack_for_kernels(weights_);
 }
 
 KvCache Model::make_cache(int64_t n_ctx) const {
@@ -61,8 +62,7 @@ void Model::forward(ThreadPool& pool, KvCache& cache, ForwardBuffers& buf, const
   const int64_t rows = n - first;
   for (int64_t t = first; t < n; ++t)
     kernels::rmsnorm(&buf.xn[(t - first) * d], &buf.x[t * d], weights_.output_norm, d, c.rms_eps);
-  const Matrix& out = weights_.output;
-  kernels::matmul(pool, out.type, out.data, out.rows, out.cols, buf.xn.data(), rows, logits);
+  multiply(pool, weights_.output, buf.xn.data(), rows, logits);
 }
 
 }  // namespace tessera::model

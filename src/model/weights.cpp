@@ -89,4 +89,29 @@ ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, c
   return w;
 }
 
+namespace {
+
+void repack(Matrix& m, ModelWeights& w) {
+  const kernels::WeightLayout layout = kernels::preferred_layout(m.type);
+  if (layout == kernels::WeightLayout::Plain) return;
+  const size_t bytes = row_bytes(m.type, m.cols) * static_cast<size_t>(m.rows);
+  auto* dst = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+  if (!dst) fail("out of memory repacking a {} x {} {} matrix", m.rows, m.cols, dtype_name(m.type));
+  w.repacked.emplace_back(dst);
+  kernels::repack_weights(m.type, layout, m.data, dst, m.rows, m.cols);
+  m.data = dst;
+  m.layout = layout;
+}
+
+}  // namespace
+
+void repack_for_kernels(ModelWeights& w) {
+  for (auto& b : w.blocks) {
+    for (Matrix* m : {&b.attention.q, &b.attention.k, &b.attention.v, &b.attention.o, &b.mlp.gate, &b.mlp.up,
+                      &b.mlp.down})
+      repack(*m, w);
+  }
+  repack(w.output, w);  // a tied head gets its own copy; token_embd stays plain
+}
+
 }  // namespace tessera::model

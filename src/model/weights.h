@@ -2,10 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "core/dtype.h"
 #include "io/model_file.h"
+#include "kernels/kernels.h"
+#include "core/thread_pool.h"
 #include "model/architecture.h"
 #include "model/model_config.h"
 
@@ -17,7 +21,13 @@ struct Matrix {
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  kernels::WeightLayout layout = kernels::WeightLayout::Plain;  // as repacked at load
 };
+
+// y (n_tokens x rows) = x (n_tokens x cols) @ W^T
+inline void multiply(ThreadPool& pool, const Matrix& W, const float* x, int64_t n_tokens, float* y) {
+  kernels::matmul(pool, W.type, W.layout, W.data, W.rows, W.cols, x, n_tokens, y);
+}
 
 struct AttentionWeights {
   Matrix q, k, v, o;
@@ -41,10 +51,19 @@ struct ModelWeights {
   Matrix output;                     // n_vocab rows of n_embd (may alias token_embd)
   const float* rope_freqs = nullptr;  // rope_dim / 2 factors, or null
   std::vector<std::vector<float>> owned;  // vectors converted to F32 at load
+  struct FreeBytes {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::vector<std::unique_ptr<uint8_t, FreeBytes>> repacked;  // matrices rearranged for the kernels
 };
 
 // Finds every tensor the architecture needs, checks shape and type, and returns
 // views into the file's mapping. Throws Error naming the tensor at fault.
 ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, const ModelConfig& config);
+
+// Rearranges, once, every matrix the active kernels multiply faster in another
+// layout (kernels::preferred_layout) into owned 64-byte-aligned copies. The token
+// embedding stays as it is: its rows are looked up, not multiplied.
+void repack_for_kernels(ModelWeights& weights);
 
 }  // namespace tessera::model
