@@ -62,42 +62,20 @@ std::string magic_hex(const uint8_t* data, uint64_t size) {
   return s;
 }
 
-MetaValue u32_value(int64_t v) {
-  MetaValue m;
-  m.type = MetaType::U32;
-  m.i = v;
-  m.u = static_cast<uint64_t>(v);
-  return m;
-}
-
-MetaValue f32_value(double v) {
-  MetaValue m;
-  m.type = MetaType::F32;
-  m.f = static_cast<float>(v);  // stored as the f32 a GGUF file would hold
-  return m;
-}
-
-MetaValue string_value(std::string s) {
-  MetaValue m;
-  m.type = MetaType::STRING;
-  m.s = std::move(s);
-  return m;
-}
-
 void add_hyperparameters(const Llama2cConfig& c, const std::string& path, Metadata& meta) {
   auto& v = meta.values;
-  v["general.architecture"] = string_value("llama");
-  v["general.name"] = string_value(std::filesystem::path(path).stem().string());
-  v["llama.context_length"] = u32_value(c.seq_len);
-  v["llama.embedding_length"] = u32_value(c.dim);
-  v["llama.feed_forward_length"] = u32_value(c.hidden_dim);
-  v["llama.block_count"] = u32_value(c.n_layers);
-  v["llama.attention.head_count"] = u32_value(c.n_heads);
-  v["llama.attention.head_count_kv"] = u32_value(c.n_kv_heads);
-  v["llama.attention.layer_norm_rms_epsilon"] = f32_value(1e-5);
-  v["llama.rope.dimension_count"] = u32_value(c.head_size());
-  v["llama.rope.freq_base"] = f32_value(10000.0);
-  v["llama.vocab_size"] = u32_value(c.vocab_size);
+  v["general.architecture"] = meta_string("llama");
+  v["general.name"] = meta_string(std::filesystem::path(path).stem().string());
+  v["llama.context_length"] = meta_u32(c.seq_len);
+  v["llama.embedding_length"] = meta_u32(c.dim);
+  v["llama.feed_forward_length"] = meta_u32(c.hidden_dim);
+  v["llama.block_count"] = meta_u32(c.n_layers);
+  v["llama.attention.head_count"] = meta_u32(c.n_heads);
+  v["llama.attention.head_count_kv"] = meta_u32(c.n_kv_heads);
+  v["llama.attention.layer_norm_rms_epsilon"] = meta_f32(1e-5);
+  v["llama.rope.dimension_count"] = meta_u32(c.head_size());
+  v["llama.rope.freq_base"] = meta_f32(10000.0);
+  v["llama.vocab_size"] = meta_u32(c.vocab_size);
 }
 
 // Walks the float arrays in file order, handing out zero-copy tensor views.

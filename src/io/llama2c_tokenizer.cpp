@@ -54,14 +54,6 @@ std::string canonical_piece(int64_t id, std::string_view piece) {
   return to_sentencepiece(piece);
 }
 
-MetaValue u32_value(int64_t v) {
-  MetaValue m;
-  m.type = MetaType::U32;
-  m.i = v;
-  m.u = static_cast<uint64_t>(v);
-  return m;
-}
-
 }  // namespace
 
 void read_llama2c_tokenizer(const MappedFile& file, int64_t vocab_size, Metadata& meta) {
@@ -110,9 +102,9 @@ void read_llama2c_tokenizer(const MappedFile& file, int64_t vocab_size, Metadata
   v["tokenizer.ggml.tokens"] = std::move(tokens);
   v["tokenizer.ggml.scores"] = std::move(scores);
   v["tokenizer.ggml.token_type"] = std::move(types);
-  v["tokenizer.ggml.unknown_token_id"] = u32_value(kUnkId);
-  v["tokenizer.ggml.bos_token_id"] = u32_value(kBosId);
-  v["tokenizer.ggml.eos_token_id"] = u32_value(kEosId);
+  v["tokenizer.ggml.unknown_token_id"] = meta_u32(kUnkId);
+  v["tokenizer.ggml.bos_token_id"] = meta_u32(kBosId);
+  v["tokenizer.ggml.eos_token_id"] = meta_u32(kEosId);
   MetaValue add_bos;
   add_bos.type = MetaType::BOOL;
   add_bos.i = 1;

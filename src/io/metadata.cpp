@@ -8,7 +8,13 @@
 namespace tessera::io {
 namespace {
 
-bool is_integer(MetaType t) {
+[[noreturn]] void wrong_type(const Metadata& m, const std::string& key, const MetaValue& v, const char* expected) {
+  fail("{}: metadata key '{}' has type {}, expected {}", m.source, key, describe_meta_type(v), expected);
+}
+
+}  // namespace
+
+bool meta_type_is_integer(MetaType t) {
   switch (t) {
     case MetaType::U8: case MetaType::I8: case MetaType::U16: case MetaType::I16:
     case MetaType::U32: case MetaType::I32: case MetaType::U64: case MetaType::I64:
@@ -18,19 +24,34 @@ bool is_integer(MetaType t) {
   }
 }
 
-bool is_float(MetaType t) { return t == MetaType::F32 || t == MetaType::F64; }
+bool meta_type_is_float(MetaType t) { return t == MetaType::F32 || t == MetaType::F64; }
 
-// "u32", "array of string", ... as used in type-mismatch messages.
-std::string describe(const MetaValue& v) {
+std::string describe_meta_type(const MetaValue& v) {
   if (v.type != MetaType::ARRAY) return meta_type_name(v.type);
   return std::string("array of ") + meta_type_name(v.elem_type);
 }
 
-[[noreturn]] void wrong_type(const Metadata& m, const std::string& key, const MetaValue& v, const char* expected) {
-  fail("{}: metadata key '{}' has type {}, expected {}", m.source, key, describe(v), expected);
+MetaValue meta_u32(uint32_t v) {
+  MetaValue m;
+  m.type = MetaType::U32;
+  m.i = v;
+  m.u = v;
+  return m;
 }
 
-}  // namespace
+MetaValue meta_f32(double v) {
+  MetaValue m;
+  m.type = MetaType::F32;
+  m.f = static_cast<float>(v);
+  return m;
+}
+
+MetaValue meta_string(std::string s) {
+  MetaValue m;
+  m.type = MetaType::STRING;
+  m.s = std::move(s);
+  return m;
+}
 
 const char* meta_type_name(MetaType t) {
   switch (t) {
@@ -64,7 +85,7 @@ const MetaValue& Metadata::at(const std::string& key) const {
 
 int64_t Metadata::get_int(const std::string& key) const {
   const MetaValue& v = at(key);
-  if (!is_integer(v.type)) wrong_type(*this, key, v, "an integer");
+  if (!meta_type_is_integer(v.type)) wrong_type(*this, key, v, "an integer");
   if (v.type == MetaType::U64 && v.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
     fail("{}: metadata key '{}' has value {}, too large for a signed 64-bit integer", source, key, v.u);
   return v.i;
@@ -72,9 +93,9 @@ int64_t Metadata::get_int(const std::string& key) const {
 
 double Metadata::get_float(const std::string& key) const {
   const MetaValue& v = at(key);
-  if (is_float(v.type)) return v.f;
+  if (meta_type_is_float(v.type)) return v.f;
   if (v.type == MetaType::U64) return static_cast<double>(v.u);
-  if (is_integer(v.type)) return static_cast<double>(v.i);
+  if (meta_type_is_integer(v.type)) return static_cast<double>(v.i);
   wrong_type(*this, key, v, "a number");
 }
 
@@ -99,14 +120,14 @@ const std::vector<std::string>& Metadata::get_string_array(const std::string& ke
 std::vector<float> Metadata::get_float_array(const std::string& key) const {
   const MetaValue& v = at(key);
   if (v.type != MetaType::ARRAY) wrong_type(*this, key, v, "an array of numbers");
-  if (is_float(v.elem_type)) return {v.floats.begin(), v.floats.end()};
-  if (is_integer(v.elem_type)) return {v.ints.begin(), v.ints.end()};
+  if (meta_type_is_float(v.elem_type)) return {v.floats.begin(), v.floats.end()};
+  if (meta_type_is_integer(v.elem_type)) return {v.ints.begin(), v.ints.end()};
   wrong_type(*this, key, v, "an array of numbers");
 }
 
 std::vector<int32_t> Metadata::get_int_array(const std::string& key) const {
   const MetaValue& v = at(key);
-  if (v.type != MetaType::ARRAY || !(is_integer(v.elem_type) || v.elem_type == MetaType::BOOL))
+  if (v.type != MetaType::ARRAY || !(meta_type_is_integer(v.elem_type) || v.elem_type == MetaType::BOOL))
     wrong_type(*this, key, v, "an array of integers");
   std::vector<int32_t> out;
   out.reserve(v.ints.size());

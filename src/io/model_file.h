@@ -23,6 +23,8 @@ enum class MetaType : uint32_t {
   STRING = 8, ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
 };
 const char* meta_type_name(MetaType t);
+bool meta_type_is_integer(MetaType t);  // U8 .. I64 (not BOOL)
+bool meta_type_is_float(MetaType t);    // F32, F64
 
 // One metadata value. Scalars keep the on-disk type; arrays keep their element
 // type and the elements in the one vector that fits that type.
@@ -38,6 +40,14 @@ struct MetaValue {
   std::vector<std::string> strings;    // array of STRING
   uint64_t array_size = 0;             // array length (arrays of arrays keep only this)
 };
+
+// "u32", "array of string", ... as type-mismatch messages name a value's type.
+std::string describe_meta_type(const MetaValue& v);
+
+// Scalar values as a GGUF file would hold them (F32 rounded to float).
+MetaValue meta_u32(uint32_t v);
+MetaValue meta_f32(double v);
+MetaValue meta_string(std::string s);
 
 // Typed access to metadata; a missing key or a value of the wrong type throws
 // an Error naming the key and the file.

@@ -16,30 +16,6 @@ namespace {
 using io::MetaType;
 using io::MetaValue;
 
-bool is_integer(MetaType t) {
-  switch (t) {
-    case MetaType::U8: case MetaType::I8: case MetaType::U16: case MetaType::I16:
-    case MetaType::U32: case MetaType::I32: case MetaType::U64: case MetaType::I64:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool is_float(MetaType t) { return t == MetaType::F32 || t == MetaType::F64; }
-
-const char* type_name(MetaType t) {
-  static constexpr std::array<const char*, 13> kNames = {"u8",  "i8",     "u16",   "i16", "u32", "i32", "f32",
-                                                         "bool", "string", "array", "u64", "i64", "f64"};
-  const auto i = static_cast<size_t>(t);
-  return i < kNames.size() ? kNames[i] : "unknown type";
-}
-
-std::string describe(const MetaValue& v) {
-  if (v.type == MetaType::ARRAY) return fmt::format("array of {}", type_name(v.elem_type));
-  return type_name(v.type);
-}
-
 // Typed access with messages that name the file and the key.
 class Reader {
  public:
@@ -60,7 +36,7 @@ class Reader {
   }
 
   [[noreturn]] void wrong_type(const std::string& key, const MetaValue& v, const char* expected) const {
-    fail("{}: {} has type {}, expected {}", where_, key, describe(v), expected);
+    fail("{}: {} has type {}, expected {}", where_, key, io::describe_meta_type(v), expected);
   }
 
   std::optional<std::string> string(const std::string& key) const {
@@ -81,7 +57,7 @@ class Reader {
   std::optional<int32_t> token_id(const std::string& key, size_t n_vocab) const {
     const MetaValue* v = find(key);
     if (v == nullptr) return std::nullopt;
-    if (!is_integer(v->type)) wrong_type(key, *v, "an integer token id");
+    if (!io::meta_type_is_integer(v->type)) wrong_type(key, *v, "an integer token id");
     const bool in_range = v->type == MetaType::U64 ? v->u < n_vocab : (v->i >= 0 && static_cast<uint64_t>(v->i) < n_vocab);
     if (!in_range) {
       const std::string shown = v->type == MetaType::U64 ? std::to_string(v->u) : std::to_string(v->i);
@@ -117,14 +93,14 @@ constexpr const char* kAddSpacePrefix = "tokenizer.ggml.add_space_prefix";
 std::vector<float> read_scores(const Reader& r, size_t n) {
   const MetaValue* v = r.find(kScores);
   if (v == nullptr) return std::vector<float>(n, 0.0f);
-  if (v->type != MetaType::ARRAY || !(is_float(v->elem_type) || is_integer(v->elem_type))) {
+  if (v->type != MetaType::ARRAY || !(io::meta_type_is_float(v->elem_type) || io::meta_type_is_integer(v->elem_type))) {
     r.wrong_type(kScores, *v, "array of f32");
   }
-  const size_t count = is_float(v->elem_type) ? v->floats.size() : v->ints.size();
+  const size_t count = io::meta_type_is_float(v->elem_type) ? v->floats.size() : v->ints.size();
   if (count != n) fail("{}: {} has {} entries but there are {} tokens", r.where(), kScores, count, n);
   std::vector<float> scores(n);
   for (size_t i = 0; i < n; ++i) {
-    scores[i] = is_float(v->elem_type) ? static_cast<float>(v->floats[i]) : static_cast<float>(v->ints[i]);
+    scores[i] = io::meta_type_is_float(v->elem_type) ? static_cast<float>(v->floats[i]) : static_cast<float>(v->ints[i]);
   }
   return scores;
 }
@@ -132,7 +108,7 @@ std::vector<float> read_scores(const Reader& r, size_t n) {
 std::vector<TokenType> read_types(const Reader& r, size_t n) {
   const MetaValue* v = r.find(kTypes);
   if (v == nullptr) return std::vector<TokenType>(n, TokenType::Normal);
-  if (v->type != MetaType::ARRAY || !is_integer(v->elem_type)) r.wrong_type(kTypes, *v, "array of i32");
+  if (v->type != MetaType::ARRAY || !io::meta_type_is_integer(v->elem_type)) r.wrong_type(kTypes, *v, "array of i32");
   if (v->ints.size() != n) {
     fail("{}: {} has {} entries but there are {} tokens", r.where(), kTypes, v->ints.size(), n);
   }
