@@ -4,5 +4,5 @@
 # (e.g. -p "The climate of" -n 200 --temp 0, or -m another.gguf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh release >&2
+scripts/build.sh release tessera >&2
 exec build/release/tools/tessera run -p "The economy of" -n 200 "$@"
