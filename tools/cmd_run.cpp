@@ -68,6 +68,9 @@ int run(RunArgs& a) {
 Runner add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "Generate text from a prompt (streams to stdout, timings to stderr)");
+  // A repeated option takes its last value, as in llama.cpp (scripts add defaults
+  // before the user's own flags).
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("-m,--model", args->model,
                   "Model file: GGUF, or a llama2.c checkpoint (with --tokenizer); default: $TESSERA_MODEL, else the "
                   "bundled demo model (models/tessera-demo.gguf)");

@@ -391,6 +391,14 @@ TEST(CliBench, MarkdownTableAndBadArguments) {
 namespace tessera {
 namespace {
 
+TEST(CliDefaultModel, RepeatedRunOptionTakesTheLastValue) {
+  auto a = run_tessera("run -p 'The economy of' -n 30 -n 6 --temp 0");
+  auto b = run_tessera("run -p 'The economy of' -n 6 --temp 0");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.err.find("/     6 tokens"), std::string::npos) << a.err;
+}
+
 TEST(CliDefaultModel, RunWithoutModelUsesTheBundledOne) {
   auto r = run_tessera("run -p 'The economy of' -n 12 --temp 0");
   ASSERT_EQ(r.exit_code, 0) << r.err;
