@@ -73,38 +73,43 @@ void matmul_tile(const uint8_t* W, size_t stride, int64_t cols, int64_t r0, cons
     for (int t = 0; t < T; ++t) y[(t0 + t) * rows + r0 + r] = hsum(acc[r][t]);
 }
 
-// Rows [row_begin, row_end) for tokens [t0, t0 + nt): R rows at a time, 4
-// tokens at a time, so each decoded weight serves up to 4 tokens.
-template <class Fmt, int R>
-void matmul_token_tiles(const uint8_t* W, size_t stride, int64_t cols, int64_t r0, const float* x, int64_t t0,
-                        int64_t nt, float* y, int64_t rows) {
+// Row and token blocking, shared by every AVX2 matmul whose tiles a `Tiles`
+// policy provides:
+//   template <int R, int T> static void tile(W, stride, cols, r0, x, t0, y, rows)
+// computing y[t][r] for R rows from r0 and T tokens from t0.
+
+// Rows [r0, r0 + R) for tokens [t0, t0 + nt), 4 tokens at a time, so each
+// decoded weight serves up to 4 tokens.
+template <class Tiles, int R>
+void token_tiles(const uint8_t* W, size_t stride, int64_t cols, int64_t r0, const float* x, int64_t t0, int64_t nt,
+                 float* y, int64_t rows) {
   int64_t t = t0;
-  for (; t + 4 <= t0 + nt; t += 4) matmul_tile<Fmt, R, 4>(W, stride, cols, r0, x, t, y, rows);
+  for (; t + 4 <= t0 + nt; t += 4) Tiles::template tile<R, 4>(W, stride, cols, r0, x, t, y, rows);
   switch (t0 + nt - t) {
     case 3:
-      matmul_tile<Fmt, R, 3>(W, stride, cols, r0, x, t, y, rows);
+      Tiles::template tile<R, 3>(W, stride, cols, r0, x, t, y, rows);
       break;
     case 2:
-      matmul_tile<Fmt, R, 2>(W, stride, cols, r0, x, t, y, rows);
+      Tiles::template tile<R, 2>(W, stride, cols, r0, x, t, y, rows);
       break;
     case 1:
-      matmul_tile<Fmt, R, 1>(W, stride, cols, r0, x, t, y, rows);
+      Tiles::template tile<R, 1>(W, stride, cols, r0, x, t, y, rows);
       break;
     default:
       break;
   }
 }
 
-// The MatmulRowsFn body for a format. One token (decode): 4 rows per pass,
-// streaming the weights once. Several tokens (prefill): tokens in blocks whose
-// activations stay in L2, and for each block 2 rows x 4 tokens per pass.
-template <class Fmt>
-void matmul_rows(const uint8_t* W, size_t stride, int64_t cols, int64_t row_begin, int64_t row_end,
-                 const float* x, int64_t n_tokens, float* y, int64_t rows) {
+// The MatmulRowsFn body. One token (decode): 4 rows per pass, streaming the
+// weights once. Several tokens (prefill): tokens in blocks whose activations
+// stay in L2, and for each block 2 rows x 4 tokens per pass.
+template <class Tiles>
+void blocked_rows(const uint8_t* W, size_t stride, int64_t cols, int64_t row_begin, int64_t row_end, const float* x,
+                  int64_t n_tokens, float* y, int64_t rows) {
   if (n_tokens == 1) {
     int64_t r = row_begin;
-    for (; r + 4 <= row_end; r += 4) matmul_tile<Fmt, 4, 1>(W, stride, cols, r, x, 0, y, rows);
-    for (; r < row_end; ++r) matmul_tile<Fmt, 1, 1>(W, stride, cols, r, x, 0, y, rows);
+    for (; r + 4 <= row_end; r += 4) Tiles::template tile<4, 1>(W, stride, cols, r, x, 0, y, rows);
+    for (; r < row_end; ++r) Tiles::template tile<1, 1>(W, stride, cols, r, x, 0, y, rows);
     return;
   }
   constexpr int64_t kTokenBlockBytes = 128 * 1024;
@@ -113,9 +118,25 @@ void matmul_rows(const uint8_t* W, size_t stride, int64_t cols, int64_t row_begi
   for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
     const int64_t nt = n_tokens - t0 < block ? n_tokens - t0 : block;
     int64_t r = row_begin;
-    for (; r + 2 <= row_end; r += 2) matmul_token_tiles<Fmt, 2>(W, stride, cols, r, x, t0, nt, y, rows);
-    for (; r < row_end; ++r) matmul_token_tiles<Fmt, 1>(W, stride, cols, r, x, t0, nt, y, rows);
+    for (; r + 2 <= row_end; r += 2) token_tiles<Tiles, 2>(W, stride, cols, r, x, t0, nt, y, rows);
+    for (; r < row_end; ++r) token_tiles<Tiles, 1>(W, stride, cols, r, x, t0, nt, y, rows);
   }
+}
+
+// The tiles of a per-step format (matmul_tile above) as a Tiles policy.
+template <class Fmt>
+struct StepTiles {
+  template <int R, int T>
+  static void tile(const uint8_t* W, size_t stride, int64_t cols, int64_t r0, const float* x, int64_t t0, float* y,
+                   int64_t rows) {
+    matmul_tile<Fmt, R, T>(W, stride, cols, r0, x, t0, y, rows);
+  }
+};
+
+template <class Fmt>
+void matmul_rows(const uint8_t* W, size_t stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                 const float* x, int64_t n_tokens, float* y, int64_t rows) {
+  blocked_rows<StepTiles<Fmt>>(W, stride, cols, row_begin, row_end, x, n_tokens, y, rows);
 }
 
 }  // namespace tessera::kernels::avx2
