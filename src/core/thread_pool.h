@@ -1,7 +1,14 @@
 // One persistent pool of worker threads. Ops split their work into ranges and
 // call parallel_for; no thread is created per op.
+//
+// Decode calls parallel_for a few hundred times per token, each job only tens
+// of microseconds long, so waking sleeping threads through the kernel would
+// cost as much as the work. Threads therefore spin (with PAUSE) for a short
+// while on an atomic job counter before they fall back to sleeping on a
+// condition variable; a pool left idle costs no CPU after that.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -22,25 +29,31 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Calls fn(begin, end, thread_index) on disjoint ranges covering [0, n); each
-  // range holds a multiple of `grain` items except possibly the last. Returns
-  // when all are done. Not re-entrant: fn must not call parallel_for.
+  // range holds a multiple of `grain` items except possibly the last. Thread i
+  // gets the i-th of size() near-equal shares. Returns when all are done. Not
+  // re-entrant: fn must not call parallel_for.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
 
  private:
   void worker(int index);
   void run_share(int index);
+  // Waits until `done()` holds: spins first, then sleeps on `cv` counted in `sleepers`.
+  template <class Done>
+  void wait_for(Done done, std::condition_variable& cv, std::atomic<int>& sleepers);
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
+  // The current job; written before generation_ is bumped, read after it is seen.
   const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_grain_ = 1;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};  // bumped once per job (and at shutdown)
+  std::atomic<int> pending_{0};          // workers still running the current job
+  std::atomic<bool> stop_{false};
+  // Sleeping is rare; the mutex only orders it against wake-ups.
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::atomic<int> sleeping_workers_{0}, sleeping_caller_{0};
 };
 
 // Threads to use by default: the machine's hardware threads.

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace tessera {
@@ -34,6 +36,21 @@ TEST(ThreadPool, ManyJobsInSequence) {
   for (int j = 0; j < 2000; ++j)
     pool.parallel_for(10, 1, [&](int64_t b, int64_t e, int) { sum += e - b; });
   EXPECT_EQ(sum.load(), 20000);
+}
+
+// Threads spin briefly between jobs, then sleep: jobs far apart, and shares
+// that outlast the spin, must still wake everyone exactly once.
+TEST(ThreadPool, WakesSleepingWorkersAndCaller) {
+  ThreadPool pool(3);
+  std::atomic<int64_t> sum{0};
+  for (int j = 0; j < 5; ++j) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // workers fall asleep
+    pool.parallel_for(3, 1, [&](int64_t b, int64_t e, int t) {
+      if (t != 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));  // caller falls asleep
+      sum += e - b;
+    });
+  }
+  EXPECT_EQ(sum.load(), 15);
 }
 
 }  // namespace
