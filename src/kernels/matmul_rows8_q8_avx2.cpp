@@ -1,48 +1,12 @@
 // AVX2 matmul of Q4_0 / Q8_0 weights repacked 8 rows at a time (layout rows8,
-// kernels/weight_repack.h) with Q8x32 activations. Each 32-bit lane holds one
-// row: a 32-byte load gives 8 rows x 4 quant bytes, and vpmaddubsw pairs them
-// with 4 activation bytes broadcast to every lane. So per block and token there
-// is one conversion and one FMA for 8 rows, instead of one each per row, and
-// the 8 rows' scales are one load.
-#include <immintrin.h>
-
+// kernels/weight_repack.h) with Q8x32 activations (matmul_rows8_avx2.h): per
+// block and token, one conversion and one FMA for 8 rows, and the 8 rows'
+// scales are one load.
 #include "kernels/avx2_kernels.h"
+#include "kernels/matmul_rows8_avx2.h"
 
 namespace tessera::kernels::avx2 {
 namespace {
-
-int32_t load_i32(const void* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-
-__m256i broadcast_i32(const void* p) { return _mm256_set1_epi32(load_i32(p)); }
-
-// The running sum as a value GCC may not reassociate: left alone it turns the
-// integer add chains into trees, computing every product of a block first and
-// spilling them. The empty asm costs nothing at run time.
-__m256i in_order(__m256i sum) {
-  asm("" : "+x"(sum));
-  return sum;
-}
-
-// Where token t's quants, scales and block sums are (kernels/quantized_activations.h).
-template <int T>
-struct TokenRows {
-  const int8_t* q[T];
-  const float* d[T];
-  const int32_t* s[T];
-  TokenRows(const uint8_t* xq, size_t xq_stride, int64_t t0, int64_t cols) {
-    const int64_t blocks8 = (cols / 32 + 7) / 8 * 8;
-    for (int t = 0; t < T; ++t) {
-      const uint8_t* row = xq + (t0 + t) * xq_stride;
-      q[t] = reinterpret_cast<const int8_t*>(row);
-      d[t] = reinterpret_cast<const float*>(row + cols);
-      s[t] = reinterpret_cast<const int32_t*>(row + cols + blocks8 * 4);
-    }
-  }
-};
 
 // Q4_0: quants are q + 8 in 0..15, so a block's 8 vpmaddubsw results can be
 // summed in 16 bits: |8 * (15 * 127 * 2)| = 30480 < 32768 (activations are
@@ -90,55 +54,27 @@ struct Q8_0Rows8 {
   }
 };
 
-// y[t][r0 .. r0 + 8) for T tokens from t0; G is the group's first byte.
-template <class Fmt, int T>
-void rows8_tile(const uint8_t* G, int64_t cols, int64_t r0, const uint8_t* xq, size_t xq_stride, int64_t t0,
-                float* y, int64_t rows) {
-  const int64_t blocks = cols / 32;
-  const uint8_t* scales = G;
-  const uint8_t* quants = G + 16 * blocks;
-  const TokenRows<T> x(xq, xq_stride, t0, cols);
-  __m256 acc[T];
-  // Unrolled, or GCC keeps a copy of acc in memory and stores it every block.
-#pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < blocks; ++b) {
-    __m256i sum32[T];
-    Fmt::template block<T>(quants + 8 * Fmt::kQuantBytes * b, x, b, sum32);
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 16 * b)));
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      const __m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss(x.d[t] + b));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum32[t]), d, acc[t]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + (t0 + t) * rows + r0, acc[t]);
-}
-
-constexpr int kTokens = 4;  // 4 sums, 4 accumulators and the weights fit the 16 ymm registers
-constexpr int64_t kTokenBlockBytes = 256 * 1024;  // activations kept in L2, as in matmul_q8_tile_avx2.h
-
-// Groups of 8 rows from row_begin (a multiple of 8) below the last whole group;
-// tokens in blocks that stay in L2, 4 at a time. Returns the first row not done.
+// A whole row group: per block, Fmt's int32 sums, then one FMA per token with
+// the 8 rows' scales (one load) times the token's.
 template <class Fmt>
-int64_t rows8_groups(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
-                     const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows) {
-  const int64_t full = rows / 8 * 8;
-  const int64_t group_end = row_end < full ? row_end : full;
-  int64_t block = kTokenBlockBytes / static_cast<int64_t>(xq_stride);
-  block = block < kTokens ? kTokens : block - block % kTokens;
-  for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
-    const int64_t nt = n_tokens - t0 < block ? n_tokens - t0 : block;
-    for (int64_t r = row_begin; r < group_end; r += 8) {
-      const uint8_t* G = W + r * row_stride;
-      int64_t t = t0;
-      for (; t + kTokens <= t0 + nt; t += kTokens) rows8_tile<Fmt, kTokens>(G, cols, r, xq, xq_stride, t, y, rows);
-      for (; t < t0 + nt; ++t) rows8_tile<Fmt, 1>(G, cols, r, xq, xq_stride, t, y, rows);
+struct BlockRows8 {
+  template <int T>
+  static void run(const uint8_t* G, int64_t cols, const TokenRows<T>& x, __m256* acc) {
+    const int64_t blocks = cols / 32;
+    const uint8_t* scales = G;
+    const uint8_t* quants = G + 16 * blocks;
+    for (int64_t b = 0; b < blocks; ++b) {
+      __m256i sum32[T];
+      Fmt::template block<T>(quants + 8 * Fmt::kQuantBytes * b, x, b, sum32);
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 16 * b)));
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const __m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss(x.d[t] + b));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum32[t]), d, acc[t]);
+      }
     }
   }
-  return group_end > row_begin ? group_end : row_begin;
-}
+};
 
 }  // namespace
 
@@ -146,14 +82,14 @@ int64_t rows8_groups(const uint8_t* W, size_t row_stride, int64_t cols, int64_t 
 void matmul_q4_0_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
                                int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
                                int64_t rows) {
-  const int64_t r = rows8_groups<Q4_0Rows8>(W, row_stride, cols, row_begin, row_end, xq, xq_stride, n_tokens, y, rows);
+  const int64_t r = rows8_groups<BlockRows8<Q4_0Rows8>>(W, row_stride, cols, row_begin, row_end, xq, xq_stride, n_tokens, y, rows);
   if (r < row_end) matmul_q4_0_q8_rows(W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
 }
 
 void matmul_q8_0_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
                                int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
                                int64_t rows) {
-  const int64_t r = rows8_groups<Q8_0Rows8>(W, row_stride, cols, row_begin, row_end, xq, xq_stride, n_tokens, y, rows);
+  const int64_t r = rows8_groups<BlockRows8<Q8_0Rows8>>(W, row_stride, cols, row_begin, row_end, xq, xq_stride, n_tokens, y, rows);
   if (r < row_end) matmul_q8_0_q8_rows(W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
 }
 

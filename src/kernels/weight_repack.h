@@ -1,4 +1,4 @@
-// Load-time rearrangement of Q4_0 / Q8_0 weight matrices for kernels whose
+// Load-time rearrangement of Q4_0 / Q8_0 / Q4_K weight matrices for kernels whose
 // SIMD lanes are rows rather than columns. A repacked matrix has the same size
 // and row stride as the original; only the order of bytes within each group of
 // 8 rows changes, so it can replace the original in place of its mapping.
@@ -18,6 +18,14 @@ namespace tessera::kernels {
 // (for Q4_0: its columns 4k .. 4k+3 in the low nibbles, 4k+16 .. 4k+19 in the
 // high ones). With nb a multiple of 4 and a 64-byte-aligned matrix, every
 // 32-byte load of quants is aligned. Rows from 8 * (rows / 8) on stay as they were.
+//
+// For Q4_K (nb = cols / 256 super-blocks of 144 bytes, core/blocks.h) the group's
+// super-block s fills the 1152 bytes at g * 8 * stride + 1152 s with
+//   bytes [2i, +2) / [16 + 2i, +2)   row i's fp16 d / dmin
+//   byte  32 + 8k + i                row i's packed scales byte k (k < 12)
+//   bytes [128 + 32c + 4i, +4)       row i's quant bytes 4c .. 4c+3 (c < 32)
+// so one 8-byte load gives a scales byte of all 8 rows, and one 32-byte load
+// 4 columns of sub-blocks 2p (low nibbles) and 2p + 1 (high) for 8 rows, p = c / 8.
 bool can_repack_rows8(DType type);
 void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t cols);
 

@@ -26,6 +26,13 @@ constexpr DType kIntDotTypes[] = {DType::Q8_0, DType::Q4_0};
 constexpr int64_t kRows[] = {1, 3, 5, 7, 33, 67};
 constexpr int64_t kCols[] = {32, 96, 160, 288, 4096};
 constexpr int64_t kTokens[] = {1, 2, 3, 5, 17};
+// Formats with an int8-activation kernel in some layout; Q4_K's rows hold whole
+// super-blocks of 256.
+constexpr DType kRows8Types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K};
+std::vector<int64_t> cols_for(DType type) {
+  if (type == DType::Q4_K) return {256, 768, 4096};
+  return std::vector<int64_t>(std::begin(kCols), std::end(kCols));
+}
 
 // n_tokens rows of Q8x32 activations, quantized by the reference.
 std::vector<uint8_t> quantize_rows(const std::vector<float>& x, int64_t cols, int64_t n_tokens) {
@@ -174,8 +181,8 @@ TEST(QuantizeActivations, RejectsRaggedRows) {
 // The exact integer reference is the float reference on the activations the
 // quants stand for (d * q): this checks its block and nibble order.
 TEST(MatmulQuantizedReference, EqualsFloatReferenceOnDequantizedActivations) {
-  for (DType type : kIntDotTypes)
-    for (int64_t cols : {32, 288}) {
+  for (DType type : kRows8Types)
+    for (int64_t cols : type == DType::Q4_K ? std::vector<int64_t>{256, 512} : std::vector<int64_t>{32, 288}) {
       SCOPED_TRACE(testing::Message() << dtype_name(type) << " cols=" << cols);
       const int64_t rows = 7, n_tokens = 3;
       const std::vector<uint8_t> w = random_matrix(type, rows, cols, 31);
@@ -257,9 +264,9 @@ TEST(Rows8Matmul, MatchesExactIntegerReferenceOnRepackedWeights) {
   if (!avx2) GTEST_SKIP() << "no avx2 kernels on this machine";
   ThreadPool one(1), three(3);
   uint32_t seed = 900;
-  for (DType type : kIntDotTypes)
+  for (DType type : kRows8Types)
     for (int64_t rows : {1, 3, 5, 7, 8, 33, 67})
-      for (int64_t cols : kCols)
+      for (int64_t cols : cols_for(type))
         for (int64_t n_tokens : kTokens) {
         SCOPED_TRACE(testing::Message() << dtype_name(type) << " rows=" << rows << " cols=" << cols
                                         << " n_tokens=" << n_tokens);

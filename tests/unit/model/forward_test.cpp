@@ -74,7 +74,8 @@ QuantisedPair logits_of_quantised_pair(DType type) {
 
 // Whether the active kernels quantise activations to int8 for this weight format.
 bool uses_int8_activations(DType type) {
-  const auto* k = kernels::active_table().matmul_for(type);
+  // In the layout the model repacks the format into at load.
+  const auto* k = kernels::active_table().matmul_for(type, kernels::preferred_layout(type));
   return k && k->rows_q != nullptr;
 }
 

@@ -1,0 +1,93 @@
+// Shared by the AVX2 kernels for weights in the rows8 layout (kernels/
+// weight_repack.h) with Q8x32 activations (include it nowhere else). Each 32-bit
+// lane holds one of 8 rows: a 32-byte load gives 8 rows x 4 quant bytes, and
+// vpmaddubsw pairs them with 4 activation bytes broadcast to every lane, so the
+// int-to-float conversion and FMA per block serve 8 rows at once.
+//
+// A tile type Tile provides
+//   template <int T> static void run(const uint8_t* G, int64_t cols, const TokenRows<T>& x, __m256 acc[T])
+// which adds to acc[t] (lane i = row i of the group at G) the products of the
+// group's whole row with token t.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tessera::kernels::avx2 {
+namespace {
+
+inline int32_t load_i32(const void* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline __m256i broadcast_i32(const void* p) { return _mm256_set1_epi32(load_i32(p)); }
+
+// The running sum as a value GCC may not reassociate: left alone it turns the
+// integer add chains into trees, computing every product of a block first and
+// spilling them. The empty asm costs nothing at run time.
+inline __m256i in_order(__m256i sum) {
+  asm("" : "+x"(sum));
+  return sum;
+}
+
+// Where token t's quants, scales and block sums are (kernels/quantized_activations.h).
+template <int T>
+struct TokenRows {
+  const int8_t* q[T];
+  const float* d[T];
+  const int32_t* s[T];
+  TokenRows(const uint8_t* xq, size_t xq_stride, int64_t t0, int64_t cols) {
+    const int64_t blocks8 = (cols / 32 + 7) / 8 * 8;
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* row = xq + (t0 + t) * xq_stride;
+      q[t] = reinterpret_cast<const int8_t*>(row);
+      d[t] = reinterpret_cast<const float*>(row + cols);
+      s[t] = reinterpret_cast<const int32_t*>(row + cols + blocks8 * 4);
+    }
+  }
+};
+
+constexpr int kRows8Tokens = 4;  // 4 sums, 4 accumulators and the weights fit the 16 ymm registers
+constexpr int64_t kRows8TokenBlockBytes = 256 * 1024;  // activations kept in L2, as in matmul_q8_tile_avx2.h
+
+template <class Tile, int T>
+void rows8_tile(const uint8_t* G, int64_t cols, int64_t r0, const uint8_t* xq, size_t xq_stride, int64_t t0,
+                float* y, int64_t rows) {
+  const TokenRows<T> x(xq, xq_stride, t0, cols);
+  __m256 acc[T];
+  // Unrolled, or GCC keeps a copy of acc in memory and stores it every block.
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  Tile::template run<T>(G, cols, x, acc);
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + (t0 + t) * rows + r0, acc[t]);
+}
+
+// Groups of 8 rows from row_begin (a multiple of 8) below the last whole group;
+// tokens in blocks that stay in L2, 4 at a time. Returns the first row not done.
+template <class Tile>
+int64_t rows8_groups(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                     const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows) {
+  const int64_t full = rows / 8 * 8;
+  const int64_t group_end = row_end < full ? row_end : full;
+  int64_t block = kRows8TokenBlockBytes / static_cast<int64_t>(xq_stride);
+  block = block < kRows8Tokens ? kRows8Tokens : block - block % kRows8Tokens;
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += block) {
+    const int64_t nt = n_tokens - t0 < block ? n_tokens - t0 : block;
+    for (int64_t r = row_begin; r < group_end; r += 8) {
+      const uint8_t* G = W + r * row_stride;
+      int64_t t = t0;
+      for (; t + kRows8Tokens <= t0 + nt; t += kRows8Tokens)
+        rows8_tile<Tile, kRows8Tokens>(G, cols, r, xq, xq_stride, t, y, rows);
+      for (; t < t0 + nt; ++t) rows8_tile<Tile, 1>(G, cols, r, xq, xq_stride, t, y, rows);
+    }
+  }
+  return group_end > row_begin ? group_end : row_begin;
+}
+
+}  // namespace
+}  // namespace tessera::kernels::avx2
