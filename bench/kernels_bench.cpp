@@ -114,12 +114,33 @@ void register_int8_activation_benchmarks() {
           }
 }
 
+// F16 and Q4_K, plain layout (F16: float activations; Q4_K: float activations)
+// against rows8 (F16: 8-row column-interleaved tiles; Q4_K: int8 activations):
+//   kernels_bench --benchmark_filter='rows8/' --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+void register_rows8_benchmarks() {
+  if (!kernel_table(Isa::Avx2)) return;
+  for (DType type : {DType::F16, DType::Q4_K})
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{2048, 2048}, {5632, 2048}})
+      for (int64_t n_tokens : {1, 64, 512})
+        for (int threads : {1, 2})
+          for (WeightLayout layout : {WeightLayout::Plain, WeightLayout::Rows8}) {
+            MatmulCase c{type, Isa::Avx2, threads, rows, cols, n_tokens};
+            c.layout = layout;
+            const std::string name = "rows8/" + std::string(dtype_name(type)) + "/" + std::to_string(rows) + "x" +
+                                     std::to_string(cols) + "/tokens:" + std::to_string(n_tokens) +
+                                     "/threads:" + std::to_string(threads) +
+                                     (layout == WeightLayout::Plain ? "/plain" : "/rows8");
+            benchmark::RegisterBenchmark(name.c_str(), run_matmul, c)->UseRealTime()->Unit(benchmark::kMicrosecond);
+          }
+}
+
 }  // namespace
 }  // namespace tessera::kernels
 
 int main(int argc, char** argv) {
   tessera::kernels::register_matmul_benchmarks();
   tessera::kernels::register_int8_activation_benchmarks();
+  tessera::kernels::register_rows8_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

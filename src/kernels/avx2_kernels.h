@@ -16,6 +16,9 @@ void matmul_f32_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t 
                      const float* x, int64_t n_tokens, float* y, int64_t rows);
 void matmul_f16_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
                      const float* x, int64_t n_tokens, float* y, int64_t rows);
+// F16 weights in the rows8 layout (8 rows interleaved column by column).
+void matmul_f16_rows8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                           const float* x, int64_t n_tokens, float* y, int64_t rows);
 void matmul_bf16_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
                       const float* x, int64_t n_tokens, float* y, int64_t rows);
 void matmul_q8_0_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,

@@ -53,6 +53,7 @@ KernelTable make_avx2_table() {
   t.quantize_activations = avx2::quantize_activations;
   t.matmul_q8_0_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q8_0_rows8_q8_rows};
   t.matmul_q4_0_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q4_0_rows8_q8_rows};
+  t.matmul_f16_rows8 = {avx2::matmul_f16_rows8_rows, avx2::kMatmulRowGrain};
   t.matmul_q4_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q4_k_rows8_q8_rows};
   t.rmsnorm = avx2::rmsnorm;
   t.softmax = avx2::softmax;
@@ -152,6 +153,7 @@ const MatmulKernel* KernelTable::matmul_for(DType type) const {
 const MatmulKernel* KernelTable::matmul_for(DType type, WeightLayout layout) const {
   if (layout == WeightLayout::Plain) return matmul_for(type);
   const MatmulKernel* k = nullptr;
+  if (layout == WeightLayout::Rows8 && type == DType::F16) k = &matmul_f16_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q8_0) k = &matmul_q8_0_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q4_0) k = &matmul_q4_0_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q4_K) k = &matmul_q4_k_rows8;

@@ -7,7 +7,9 @@
 
 namespace tessera::kernels {
 
-bool can_repack_rows8(DType type) { return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K; }
+bool can_repack_rows8(DType type) {
+  return type == DType::F16 || type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K;
+}
 
 namespace {
 
@@ -22,6 +24,11 @@ void repack_q4_k_group(const uint8_t* in, size_t stride, int64_t super_blocks, u
       for (int c = 0; c < 32; ++c) std::memcpy(out + 128 + 32 * c + 4 * i, b.qs + 4 * c, 4);
     }
   }
+}
+
+void repack_f16_group(const uint8_t* in, size_t stride, int64_t cols, uint8_t* out) {
+  for (int64_t c = 0; c < cols; ++c)
+    for (int i = 0; i < 8; ++i) std::memcpy(out + 16 * c + 2 * i, in + i * stride + 2 * c, 2);
 }
 
 // Q4_0 / Q8_0: blocks of 32 with one fp16 scale first.
@@ -48,7 +55,9 @@ void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t 
   auto* out = static_cast<uint8_t*>(dst);
   const int64_t full = rows / 8 * 8;
   for (int64_t g = 0; g < full; g += 8) {
-    if (type == DType::Q4_K)
+    if (type == DType::F16)
+      repack_f16_group(in + g * stride, stride, cols, out + g * stride);
+    else if (type == DType::Q4_K)
       repack_q4_k_group(in + g * stride, stride, cols / kQK_K, out + g * stride);
     else
       repack_q32_group(type, in + g * stride, stride, cols / 32, out + g * stride);

@@ -1,4 +1,4 @@
-// Load-time rearrangement of Q4_0 / Q8_0 / Q4_K weight matrices for kernels whose
+// Load-time rearrangement of F16 / Q4_0 / Q8_0 / Q4_K weight matrices for kernels whose
 // SIMD lanes are rows rather than columns. A repacked matrix has the same size
 // and row stride as the original; only the order of bytes within each group of
 // 8 rows changes, so it can replace the original in place of its mapping.
@@ -26,6 +26,9 @@ namespace tessera::kernels {
 //   bytes [128 + 32c + 4i, +4)       row i's quant bytes 4c .. 4c+3 (c < 32)
 // so one 8-byte load gives a scales byte of all 8 rows, and one 32-byte load
 // 4 columns of sub-blocks 2p (low nibbles) and 2p + 1 (high) for 8 rows, p = c / 8.
+//
+// For F16, column c of the group's 8 rows is the 16 bytes at g * 8 * stride + 16c
+// (row i's value at + 2i): one 16-byte load widens to 8 rows' floats.
 bool can_repack_rows8(DType type);
 void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t cols);
 

@@ -319,7 +319,7 @@ TEST(Rows8Matmul, SixteenBitSumsDoNotOverflow) {
 // passes the layout to matmul; results match the plain layout's to rounding.
 TEST(Rows8Matmul, PublicEntryPointsRepackAndMultiply) {
   ThreadPool pool(2);
-  for (DType type : {DType::F32, DType::Q8_0, DType::Q4_0}) {
+  for (DType type : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
     SCOPED_TRACE(dtype_name(type));
     const WeightLayout layout = preferred_layout(type);
     if (type == DType::F32) {
@@ -341,6 +341,42 @@ TEST(Rows8Matmul, PublicEntryPointsRepackAndMultiply) {
   }
 }
 
+// F16 in rows8 (float activations): the float reference to rounding on any
+// column count, and bit-identical whatever the thread split or batch (decode
+// and prefill tiles sum each (row, token) over the columns in the same order).
+TEST(Rows8Matmul, F16MatchesFloatReferenceAndIsReproducible) {
+  const KernelTable* avx2 = kernel_table(Isa::Avx2);
+  if (!avx2) GTEST_SKIP() << "no avx2 kernels on this machine";
+  ThreadPool one(1), three(3);
+  uint32_t seed = 1300;
+  for (int64_t rows : {1, 7, 8, 9, 33, 67})
+    for (int64_t cols : {1, 7, 33, 100, 256})
+      for (int64_t n_tokens : {1, 2, 5, 6, 7, 13}) {
+        SCOPED_TRACE(testing::Message() << "rows=" << rows << " cols=" << cols << " n_tokens=" << n_tokens);
+        const std::vector<uint8_t> w = random_matrix(DType::F16, rows, cols, ++seed);
+        std::vector<uint8_t> packed(w.size());
+        repack_weights(DType::F16, WeightLayout::Rows8, w.data(), packed.data(), rows, cols);
+        const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), ++seed);
+        std::vector<float> want(static_cast<size_t>(rows * n_tokens)), got(want.size(), NAN), got3(want.size());
+        ref::matmul(DType::F16, w.data(), rows, cols, x.data(), n_tokens, want.data());
+        matmul_with(*avx2, one, DType::F16, WeightLayout::Rows8, packed.data(), rows, cols, x.data(), n_tokens,
+                    got.data());
+        matmul_with(*avx2, three, DType::F16, WeightLayout::Rows8, packed.data(), rows, cols, x.data(), n_tokens,
+                    got3.data());
+        const std::vector<double> s = abs_dot(DType::F16, w, rows, cols, x, n_tokens);
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), 1e-6 * s[i] + 1e-9)
+              << "token " << i / rows << " row " << i % rows << ": got " << got[i] << " want " << want[i];
+        ASSERT_EQ(0, std::memcmp(got.data(), got3.data(), got.size() * sizeof(float)));
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          std::vector<float> single(static_cast<size_t>(rows));
+          matmul_with(*avx2, three, DType::F16, WeightLayout::Rows8, packed.data(), rows, cols, x.data() + t * cols, 1,
+                      single.data());
+          ASSERT_EQ(0, std::memcmp(single.data(), got.data() + t * rows, single.size() * sizeof(float))) << t;
+        }
+      }
+}
+
 TEST(Rows8Matmul, TiersWithoutRows8KernelsRejectIt) {
   ThreadPool pool(1);
   const KernelTable& generic = *kernel_table(Isa::Generic);
@@ -350,7 +386,7 @@ TEST(Rows8Matmul, TiersWithoutRows8KernelsRejectIt) {
   EXPECT_THROW(matmul_with(generic, pool, DType::Q4_0, WeightLayout::Rows8, w.data(), 8, 32, x.data(), 1, y.data()),
                Error);
   std::vector<uint8_t> out(w.size());
-  EXPECT_THROW(repack_weights(DType::F16, WeightLayout::Rows8, w.data(), out.data(), 1, 32), Error);
+  EXPECT_THROW(repack_weights(DType::BF16, WeightLayout::Rows8, w.data(), out.data(), 1, 32), Error);
 }
 
 }  // namespace
