@@ -216,27 +216,51 @@ void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, const v
 
 void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, const void* W,
                  int64_t rows, int64_t cols, const float* x, int64_t n_tokens, float* y) {
+  const MatmulPart part{W, rows, y};
+  matmul_many_with(table, pool, type, layout, cols, x, n_tokens, &part, 1);
+}
+
+void matmul_many_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, int64_t cols,
+                      const float* x, int64_t n_tokens, const MatmulPart* parts, int n_parts) {
   const MatmulKernel* k = table.matmul_for(type, layout);
   if (!k && layout != WeightLayout::Plain)
     fail("matmul: no kernel for tensor type {} in layout rows8 on the {} tier", dtype_name(type), isa_name(table.isa));
   if (!k) fail("matmul: no kernel for tensor type {}", dtype_name(type));
-  if (rows < 0 || n_tokens < 0) fail("matmul: negative size ({} rows, {} tokens)", rows, n_tokens);
+  if (n_tokens < 0) fail("matmul: negative size ({} tokens)", n_tokens);
   const size_t stride = row_bytes(type, cols);  // also checks cols against the block size
-  if (rows == 0 || n_tokens == 0) return;
-  const auto* w = static_cast<const uint8_t*>(W);
-  if (k->rows_q) {
-    const size_t xq_stride = activation_row_bytes(k->act, cols);
-    uint8_t* xq = activation_scratch(xq_stride * static_cast<size_t>(n_tokens));
-    for (int64_t t = 0; t < n_tokens; ++t) table.quantize_activations(k->act, x + t * cols, cols, xq + t * xq_stride);
-    const MatmulQuantizedRowsFn fn = k->rows_q;
-    pool.parallel_for(rows, k->row_grain, [&](int64_t begin, int64_t end, int) {
-      fn(w, stride, cols, begin, end, xq, xq_stride, n_tokens, y, rows);
-    });
-    return;
+  // The parts' rows laid end to end; a part's rows start on a whole grain, so
+  // each part gets ranges the kernel accepts (rows8 kernels need multiples of 8).
+  constexpr int kMaxParts = 8;  // a fixed array: no allocation per call
+  if (n_parts < 1 || n_parts > kMaxParts) fail("matmul: {} parts (1 to {} supported)", n_parts, kMaxParts);
+  int64_t total = 0;
+  int64_t start[kMaxParts];
+  for (int p = 0; p < n_parts; ++p) {
+    if (parts[p].rows < 0) fail("matmul: negative size ({} rows)", parts[p].rows);
+    start[p] = total;
+    total += (parts[p].rows + k->row_grain - 1) / k->row_grain * k->row_grain;
   }
+  if (total == 0 || n_tokens == 0) return;
+  const MatmulQuantizedRowsFn fn_q = k->rows_q;
   const MatmulRowsFn fn = k->rows;
-  pool.parallel_for(rows, k->row_grain, [&](int64_t begin, int64_t end, int) {
-    fn(w, stride, cols, begin, end, x, n_tokens, y, rows);
+  size_t xq_stride = 0;
+  uint8_t* xq = nullptr;
+  if (fn_q) {
+    xq_stride = activation_row_bytes(k->act, cols);
+    xq = activation_scratch(xq_stride * static_cast<size_t>(n_tokens));
+    for (int64_t t = 0; t < n_tokens; ++t) table.quantize_activations(k->act, x + t * cols, cols, xq + t * xq_stride);
+  }
+  pool.parallel_for(total, k->row_grain, [&](int64_t begin, int64_t end, int) {
+    for (int p = 0; p < n_parts; ++p) {
+      const MatmulPart& part = parts[p];
+      const int64_t lo = std::max<int64_t>(begin - start[p], 0);
+      const int64_t hi = std::min<int64_t>(end - start[p], part.rows);
+      if (lo >= hi) continue;
+      const auto* w = static_cast<const uint8_t*>(part.W);
+      if (fn_q)
+        fn_q(w, stride, cols, lo, hi, xq, xq_stride, n_tokens, part.y, part.rows);
+      else
+        fn(w, stride, cols, lo, hi, x, n_tokens, part.y, part.rows);
+    }
   });
 }
 

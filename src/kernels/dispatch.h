@@ -91,5 +91,8 @@ void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, const v
                  int64_t cols, const float* x, int64_t n_tokens, float* y);
 void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, const void* W,
                  int64_t rows, int64_t cols, const float* x, int64_t n_tokens, float* y);
+// kernels::matmul_many through a given table.
+void matmul_many_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, int64_t cols,
+                      const float* x, int64_t n_tokens, const MatmulPart* parts, int n_parts);
 
 }  // namespace tessera::kernels

@@ -35,6 +35,17 @@ void repack_weights(DType type, WeightLayout layout, const void* src, void* dst,
 void matmul(ThreadPool& pool, DType type, WeightLayout layout, const void* W, int64_t rows, int64_t cols,
             const float* x, int64_t n_tokens, float* y);
 
+// Several matrices of one type, layout and width applied to the same x in one
+// pass of the pool: y_i = W_i x for each part. Activations are prepared once and
+// the threads share one job (decode: Q/K/V and gate/up cost one wake-up each).
+struct MatmulPart {
+  const void* W = nullptr;
+  int64_t rows = 0;
+  float* y = nullptr;  // n_tokens x rows
+};
+void matmul_many(ThreadPool& pool, DType type, WeightLayout layout, int64_t cols, const float* x, int64_t n_tokens,
+                 const MatmulPart* parts, int n_parts);
+
 // out = x / sqrt(mean(x^2) + eps) * weight; out may alias x.
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps);
 

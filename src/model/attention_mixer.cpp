@@ -12,9 +12,7 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeig
                      int64_t layer, KvCache& cache, ForwardBuffers& buf, int64_t n, int64_t pos0) {
   const int64_t d = c.head_dim;
   // q = Wq (q_dim, n_embd) @ xn;  k, v = Wk, Wv (kv_dim, n_embd) @ xn
-  multiply(pool, w.q, buf.xn.data(), n, buf.q.data());
-  multiply(pool, w.k, buf.xn.data(), n, buf.k.data());
-  multiply(pool, w.v, buf.xn.data(), n, buf.v.data());
+  multiply_each(pool, {{&w.q, buf.q.data()}, {&w.k, buf.k.data()}, {&w.v, buf.v.data()}}, buf.xn.data(), n);
 
   kernels::RopeParams rope{d, c.rope_dim, c.rope_freq_base, c.rope_freq_scale, rope_freqs, c.rope_neox};
   for (int64_t t = 0; t < n; ++t) {

@@ -6,8 +6,7 @@ namespace tessera::model {
 
 void swiglu_channel(ThreadPool& pool, const ModelConfig& c, const SwigluWeights& w, ForwardBuffers& buf, int64_t n) {
   // gate, up = Wg, Wu (n_ff, n_embd) @ xn
-  multiply(pool, w.gate, buf.xn.data(), n, buf.gate.data());
-  multiply(pool, w.up, buf.xn.data(), n, buf.up.data());
+  multiply_each(pool, {{&w.gate, buf.gate.data()}, {&w.up, buf.up.data()}}, buf.xn.data(), n);
   kernels::swiglu(buf.gate.data(), buf.gate.data(), buf.up.data(), n * c.n_ff);
   // delta = Wd (n_embd, n_ff) @ silu(gate) * up
   multiply(pool, w.down, buf.gate.data(), n, buf.delta.data());
