@@ -6,6 +6,11 @@
 // cost as much as the work. Threads therefore spin (with PAUSE) for a short
 // while on an atomic job counter before they fall back to sleeping on a
 // condition variable; a pool left idle costs no CPU after that.
+//
+// Work is handed out in chunks claimed from an atomic counter, a few per
+// thread, rather than one fixed share each: on a shared machine a thread that
+// the OS has descheduled simply claims nothing, and the running threads finish
+// the job instead of waiting for it.
 #pragma once
 
 #include <atomic>
@@ -29,26 +34,33 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Calls fn(begin, end, thread_index) on disjoint ranges covering [0, n); each
-  // range holds a multiple of `grain` items except possibly the last. Thread i
-  // gets the i-th of size() near-equal shares. Returns when all are done. Not
-  // re-entrant: fn must not call parallel_for.
+  // range holds a multiple of `grain` items except possibly the last. The
+  // ranges depend only on n, grain and size(), not on which thread runs which
+  // (so results can be reproducible); thread_index < size() names the calling
+  // thread. Returns when all are done. Not re-entrant: fn must not call
+  // parallel_for.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
 
  private:
   void worker(int index);
-  void run_share(int index);
+  // Claims and runs chunks of job `generation` until none are left.
+  void run_chunks(int index, uint32_t generation);
   // Waits until `done()` holds: spins first, then sleeps on `cv` counted in `sleepers`.
   template <class Done>
   void wait_for(Done done, std::condition_variable& cv, std::atomic<int>& sleepers);
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  // The current job; written before generation_ is bumped, read after it is seen.
+  // The current job; written before state_ announces it, read by a thread only
+  // after it has claimed one of its chunks (the job cannot end before that chunk).
   const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_grain_ = 1;
-  std::atomic<uint64_t> generation_{0};  // bumped once per job (and at shutdown)
-  std::atomic<int> pending_{0};          // workers still running the current job
+  std::atomic<int64_t> job_chunks_{0};
+  // Job generation in the high 32 bits, next unclaimed chunk in the low 32: one
+  // compare-and-swap claims a chunk of that job only. Only ever increases.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int64_t> chunks_done_{0};
   std::atomic<bool> stop_{false};
   // Sleeping is rare; the mutex only orders it against wake-ups.
   std::mutex mutex_;

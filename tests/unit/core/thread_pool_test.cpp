@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <utility>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -28,6 +31,25 @@ TEST(ThreadPool, CoversRangeExactlyOnceInWholeGrains) {
       }
     }
   }
+}
+
+// Ranges are claimed by whichever thread is free, but the ranges themselves
+// depend only on the job: the same every time.
+TEST(ThreadPool, RangesDependOnlyOnTheJob) {
+  ThreadPool pool(3);
+  std::vector<std::pair<int64_t, int64_t>> first;
+  for (int run = 0; run < 20; ++run) {
+    std::mutex m;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    pool.parallel_for(1000, 16, [&](int64_t b, int64_t e, int) {
+      std::lock_guard lock(m);
+      ranges.emplace_back(b, e);
+    });
+    std::sort(ranges.begin(), ranges.end());
+    if (run == 0) first = ranges;
+    ASSERT_EQ(ranges, first) << run;
+  }
+  EXPECT_GT(first.size(), 3u);  // more pieces than threads, so a late thread can be covered for
 }
 
 TEST(ThreadPool, ManyJobsInSequence) {
