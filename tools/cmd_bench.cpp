@@ -192,7 +192,7 @@ int bench(BenchArgs& a) {
           {"build_commit", "tessera"}, {"cpu_info", machine.count(r.threads) ? machine[r.threads].cpu : ""},
           {"backends", "CPU"}, {"model_filename", r.model->path}, {"model_type", r.model->name},
           {"model_size", r.model->size}, {"model_n_params", r.model->n_params}, {"n_batch", a.n_batch},
-          {"n_threads", r.threads}, {"type_k", "f32"}, {"type_v", "f32"}, {"n_prompt", r.n_prompt},
+          {"n_threads", r.threads}, {"type_k", "f16"}, {"type_v", "f16"}, {"n_prompt", r.n_prompt},
           {"n_gen", r.n_gen}, {"test_time", r.test_time}, {"avg_ns", static_cast<int64_t>(avg_ns)},
           {"stddev_ns", static_cast<int64_t>(sd_ns)}, {"avg_ts", st.mean}, {"stddev_ts", st.stddev},
           {"median_ts", st.median}, {"samples_ns", ns}, {"samples_ts", ts}};
