@@ -1,12 +1,14 @@
 // Matmul throughput per weight format, ISA tier and thread count, in bytes of
 // weights per second: decode (one token) is bound by reading the weights, so
-// that is the number to compare with memory bandwidth.
+// that is the number to compare with memory bandwidth. Attention per tier and
+// KV cache type at the end.
 //   kernels_bench --benchmark_filter='matmul/Q4_0'
 #include <benchmark/benchmark.h>
 
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -134,6 +136,61 @@ void register_rows8_benchmarks() {
           }
 }
 
+// Attention on TinyLlama's shape (32 query heads, 4 kv heads, head size 64):
+// prefill of 512 tokens from an empty cache and one decode step at position
+// 511, per tier, cache type and thread count. GFLOP/s counts the QK and PV
+// products (4 FLOP per head dimension per visible position):
+//   kernels_bench --benchmark_filter='attention/'
+struct AttentionCase {
+  Isa isa;
+  DType type;
+  int threads;
+  int64_t n_tokens, pos0;
+};
+
+void run_attention(benchmark::State& state, AttentionCase c) {
+  const int64_t n_head = 32, n_kv = 4, d = 64, block = 32, n_pos = c.pos0 + c.n_tokens;
+  const int64_t n_blocks = (n_pos + block - 1) / block;
+  const size_t row = row_bytes(c.type, d), rows = static_cast<size_t>(n_blocks * n_kv * block);
+  std::vector<uint8_t> k(rows * row), v(rows * row);
+  const std::vector<float> kf = random_floats(rows * static_cast<size_t>(d), 3);
+  const std::vector<float> vf = random_floats(rows * static_cast<size_t>(d), 4);
+  for (size_t r = 0; r < rows; ++r) {
+    ref::quantize_row(c.type, kf.data() + r * d, k.data() + r * row, d);
+    ref::quantize_row(c.type, vf.data() + r * d, v.data() + r * row, d);
+  }
+  std::vector<int32_t> table(static_cast<size_t>(n_blocks));
+  for (int64_t b = 0; b < n_blocks; ++b) table[static_cast<size_t>(b)] = static_cast<int32_t>(b);
+  const KvLayerView kv{k.data(), v.data(), table.data(), block, n_kv, d, c.type, c.type};
+  const std::vector<float> q = random_floats(static_cast<size_t>(c.n_tokens * n_head * d), 5);
+  std::vector<float> out(q.size());
+  ThreadPool pool(c.threads);
+  for (auto _ : state) {
+    attention_with(*kernel_table(c.isa), pool, q.data(), c.n_tokens, n_head, c.pos0, kv, 0.125f, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  double visible = 0;
+  for (int64_t t = 0; t < c.n_tokens; ++t) visible += static_cast<double>(c.pos0 + t + 1);
+  state.counters["GFLOP/s"] = benchmark::Counter(4.0 * static_cast<double>(n_head * d) * visible,
+                                                 benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+
+void register_attention_benchmarks() {
+  for (auto [name, n_tokens, pos0] : {std::tuple{"prefill512", 512, 0}, std::tuple{"decode512", 1, 511}})
+    for (DType type : {DType::F32, DType::F16, DType::Q8_0})
+      for (Isa isa : kAllIsas) {
+        if (!kernel_table(isa)) continue;
+        for (int threads : {1, 2}) {
+          const AttentionCase c{isa, type, threads, n_tokens, pos0};
+          const std::string label = std::string("attention/") + name + "/" + std::string(dtype_name(type)) + "/" +
+                                    std::string(isa_name(isa)) + "/threads:" + std::to_string(threads);
+          benchmark::RegisterBenchmark(label.c_str(), run_attention, c)->UseRealTime()->Unit(benchmark::kMicrosecond);
+        }
+      }
+}
+
 }  // namespace
 }  // namespace tessera::kernels
 
@@ -141,6 +198,7 @@ int main(int argc, char** argv) {
   tessera::kernels::register_matmul_benchmarks();
   tessera::kernels::register_int8_activation_benchmarks();
   tessera::kernels::register_rows8_benchmarks();
+  tessera::kernels::register_attention_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -23,6 +23,7 @@ struct BenchArgs {
   std::vector<std::string> models;
   std::vector<int64_t> n_prompt = {512}, n_gen = {128};
   std::vector<int> threads;
+  std::vector<std::string> types_k = {"f16"}, types_v = {"f16"};  // KV cache, as llama-bench's -ctk/-ctv
   int repetitions = 5;
   int64_t n_batch = 512;
   std::string output = "md";
@@ -40,6 +41,7 @@ struct ModelFacts {
 struct Result {
   const ModelFacts* model;
   int threads;
+  std::string type_k, type_v;
   int64_t n_prompt, n_gen;
   std::vector<double> seconds;
   std::string test_time;
@@ -156,24 +158,26 @@ int bench(BenchArgs& a) {
     auto model = LoadedModel::open(path);
     facts.push_back(model_facts(*model, path));
     const ModelFacts& f = facts.back();
-    for (int t : a.threads) {
-      std::vector<std::pair<int64_t, int64_t>> tests;
-      for (auto p : a.n_prompt)
-        if (p > 0) tests.emplace_back(p, 0);
-      for (auto n : a.n_gen)
-        if (n > 0) tests.emplace_back(0, n);
-      for (auto [np, ng] : tests) {
-        const int64_t n = np + ng;
-        auto ctx = model->new_context({n, std::min(a.n_batch, std::max<int64_t>(np, 1)), t});
-        const auto tokens = random_tokens(f, n, 42);
-        Result r{&f, t, np, ng, {}, now_iso8601()};
-        std::fprintf(stderr, "%s, %d thread(s), %s%lld...\n", path.c_str(), t, np ? "pp" : "tg",
-                     static_cast<long long>(n));
-        if (a.warmup) run_once(*ctx, tokens, ng > 0);
-        for (int rep = 0; rep < a.repetitions; ++rep) r.seconds.push_back(run_once(*ctx, tokens, ng > 0));
-        results.push_back(std::move(r));
-      }
-    }
+    std::vector<std::pair<int64_t, int64_t>> tests;
+    for (auto p : a.n_prompt)
+      if (p > 0) tests.emplace_back(p, 0);
+    for (auto n : a.n_gen)
+      if (n > 0) tests.emplace_back(0, n);
+    for (int t : a.threads)
+      for (const auto& tk : a.types_k)
+        for (const auto& tv : a.types_v)
+          for (auto [np, ng] : tests) {
+            const int64_t n = np + ng;
+            ContextOptions co{n, std::min(a.n_batch, std::max<int64_t>(np, 1)), t, tk, tv};
+            auto ctx = model->new_context(co);
+            const auto tokens = random_tokens(f, n, 42);
+            Result r{&f, t, tk, tv, np, ng, {}, now_iso8601()};
+            std::fprintf(stderr, "%s, %d thread(s), cache %s/%s, %s%lld...\n", path.c_str(), t, tk.c_str(),
+                         tv.c_str(), np ? "pp" : "tg", static_cast<long long>(n));
+            if (a.warmup) run_once(*ctx, tokens, ng > 0);
+            for (int rep = 0; rep < a.repetitions; ++rep) r.seconds.push_back(run_once(*ctx, tokens, ng > 0));
+            results.push_back(std::move(r));
+          }
   }
 
   if (a.output == "json") {
@@ -192,7 +196,7 @@ int bench(BenchArgs& a) {
           {"build_commit", "tessera"}, {"cpu_info", machine.count(r.threads) ? machine[r.threads].cpu : ""},
           {"backends", "CPU"}, {"model_filename", r.model->path}, {"model_type", r.model->name},
           {"model_size", r.model->size}, {"model_n_params", r.model->n_params}, {"n_batch", a.n_batch},
-          {"n_threads", r.threads}, {"type_k", "f32"}, {"type_v", "f32"}, {"n_prompt", r.n_prompt},
+          {"n_threads", r.threads}, {"type_k", r.type_k}, {"type_v", r.type_v}, {"n_prompt", r.n_prompt},
           {"n_gen", r.n_gen}, {"test_time", r.test_time}, {"avg_ns", static_cast<int64_t>(avg_ns)},
           {"stddev_ns", static_cast<int64_t>(sd_ns)}, {"avg_ts", st.mean}, {"stddev_ts", st.stddev},
           {"median_ts", st.median}, {"samples_ns", ns}, {"samples_ts", ts}};
@@ -215,9 +219,9 @@ int bench(BenchArgs& a) {
       fmt::print("roofline, {} thread(s): read {:.1f} GB/s, fp32 FMA {:.0f} GFLOP/s\n", t, m.read_gbps, m.fma_gflops);
     fmt::print("\n");
   }
-  fmt::print("| model | size | params | threads | test | t/s (mean ± sd) | median t/s |{}\n",
+  fmt::print("| model | size | params | threads | type_k | type_v | test | t/s (mean ± sd) | median t/s |{}\n",
              machine.empty() ? "" : " roofline |");
-  fmt::print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |{}\n", machine.empty() ? "" : " ---: |");
+  fmt::print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |{}\n", machine.empty() ? "" : " ---: |");
   for (const auto& r : results) {
     const Stats st = rate_stats(r.seconds, r.n_prompt + r.n_gen);
     std::string roof;
@@ -231,9 +235,9 @@ int bench(BenchArgs& a) {
         roof = fmt::format(" {:.0f} GFLOP/s = {:.0f}% |", gflops, 100 * gflops / m.fma_gflops);
       }
     }
-    fmt::print("| {} | {} | {:.2f} M | {} | {}{} | {:.2f} ± {:.2f} | {:.2f} |{}\n", r.model->name,
-               human_size(r.model->size), static_cast<double>(r.model->n_params) / 1e6, r.threads,
-               r.n_prompt ? "pp" : "tg", r.n_prompt ? r.n_prompt : r.n_gen, st.mean, st.stddev, st.median, roof);
+    fmt::print("| {} | {} | {:.2f} M | {} | {} | {} | {}{} | {:.2f} ± {:.2f} | {:.2f} |{}\n", r.model->name,
+               human_size(r.model->size), static_cast<double>(r.model->n_params) / 1e6, r.threads, r.type_k,
+               r.type_v, r.n_prompt ? "pp" : "tg", r.n_prompt ? r.n_prompt : r.n_gen, st.mean, st.stddev, st.median, roof);
   }
   return 0;
 }
@@ -247,6 +251,14 @@ Runner add_bench_command(CLI::App& app) {
   cmd->add_option("-p,--n-prompt", a->n_prompt, "Prompt lengths (pp tests; 0 skips)")->delimiter(',')->capture_default_str();
   cmd->add_option("-n,--n-gen", a->n_gen, "Generation lengths (tg tests; 0 skips)")->delimiter(',')->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "Thread counts (default: all hardware threads)")->delimiter(',');
+  cmd->add_option("--cache-type-k", a->types_k, "KV cache types of keys (-ctk): f32, f16, q8_0; a list runs each")
+      ->delimiter(',')
+      ->check(kv_cache_type_validator())
+      ->capture_default_str();
+  cmd->add_option("--cache-type-v", a->types_v, "KV cache types of values (-ctv): f32, f16, q8_0; a list runs each")
+      ->delimiter(',')
+      ->check(kv_cache_type_validator())
+      ->capture_default_str();
   cmd->add_option("-r,--repetitions", a->repetitions, "Timed runs per test")->capture_default_str();
   cmd->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward pass")->capture_default_str();
   cmd->add_option("-o,--output", a->output, "md (a table) or json (llama-bench's field names)")->capture_default_str();

@@ -47,6 +47,7 @@ Runner add_perplexity_command(CLI::App& app) {
   cmd->add_option("-b,--batch-size", args->options.n_batch, "Tokens per forward pass")->capture_default_str();
   cmd->add_option("-t,--threads", args->options.n_threads, "Threads (0: all hardware threads)")->capture_default_str();
   cmd->add_option("--chunks", args->options.max_chunks, "Score at most this many chunks (-1: all)")->capture_default_str();
+  add_cache_type_options(cmd, args->options.cache_type_k, args->options.cache_type_v);
   return [args] { return perplexity(*args); };
 }
 

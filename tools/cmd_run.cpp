@@ -92,6 +92,7 @@ Runner add_run_command(CLI::App& app) {
   cmd->add_option("--repeat-last-n", args->gen.repeat_last_n, "Recent tokens the penalty looks at (-1: all)")
       ->capture_default_str();
   cmd->add_option("-s,--seed", args->seed, "Random seed (-1: random; printed at the end)")->capture_default_str();
+  add_cache_type_options(cmd, args->gen.cache_type_k, args->gen.cache_type_v);
   return [args] { return run(*args); };
 }
 

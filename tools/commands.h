@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace tessera::cli {
 
@@ -21,6 +23,16 @@ Runner add_bench_command(CLI::App& app);
 
 // Threads used when none are given: the machine's hardware threads.
 int default_threads();
+
+// Checks (and lower-cases) a KV cache type value: f32, f16 or q8_0.
+CLI::Validator kv_cache_type_validator();
+
+// llama.cpp's -ctk/--cache-type-k and -ctv/--cache-type-v on `cmd`.
+void add_cache_type_options(CLI::App* cmd, std::string& type_k, std::string& type_v);
+
+// Rewrites llama.cpp's multi-letter single-dash options (-ctk, -ctv), which
+// CLI11 cannot declare, into their long forms, in place.
+void expand_llama_cpp_aliases(std::vector<std::string>& args);
 
 // Reads a whole file for -f options; throws UsageError naming the file.
 std::string read_text_file(const std::string& path);

@@ -1,5 +1,7 @@
 // tessera: run, inspect and tokenize transformer models on the CPU.
+#include <algorithm>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "commands.h"
@@ -34,8 +36,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  // CLI11 parses a vector of the arguments in reverse order (program name dropped).
+  std::vector<std::string> args(argv + 1, argv + argc);
+  tessera::cli::expand_llama_cpp_aliases(args);
+  std::reverse(args.begin(), args.end());
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -41,6 +41,9 @@ struct GenerateOptions {
   int64_t n_ctx = 0;       // 0: the model's, at most 4096
   int64_t n_batch = 64;
   int n_threads = 0;       // 0: all hardware threads
+  // KV cache element types, as llama.cpp's -ctk/-ctv: "f32", "f16" or "q8_0"
+  // (q8_0 needs a head size that is a multiple of 32).
+  std::string cache_type_k = "f16", cache_type_v = "f16";
   bool add_bos = true;     // when the vocabulary wants one
   float temperature = 0.8f;
   int32_t top_k = 40;
@@ -63,6 +66,9 @@ struct PerplexityOptions {
   int64_t n_batch = 512;    // tokens per forward pass (at most n_ctx)
   int n_threads = 0;        // 0: all hardware threads
   int64_t max_chunks = -1;  // < 0: all
+  // KV cache element types, as llama.cpp's -ctk/-ctv: "f32", "f16" or "q8_0"
+  // (q8_0 needs a head size that is a multiple of 32).
+  std::string cache_type_k = "f16", cache_type_v = "f16";
 };
 
 struct PerplexityStats {
@@ -102,6 +108,9 @@ struct ContextOptions {
   int64_t n_ctx = 0;      // 0: the model's, at most 4096
   int64_t n_batch = 512;  // tokens per forward pass
   int n_threads = 0;      // 0: all hardware threads
+  // KV cache element types, as llama.cpp's -ctk/-ctv: "f32", "f16" or "q8_0"
+  // (q8_0 needs a head size that is a multiple of 32).
+  std::string cache_type_k = "f16", cache_type_v = "f16";
 };
 
 // One sequence's evaluation state (KV cache, positions), like a llama.cpp context.

@@ -51,6 +51,20 @@ const char* stop_reason_name(engine::StopReason r) {
   return "?";
 }
 
+// A KV cache type name of the public options: f32, f16 or q8_0.
+DType cache_type(const std::string& name, const char* option) {
+  const std::optional<DType> t = dtype_from_name(name);
+  if (!t || (*t != DType::F32 && *t != DType::F16 && *t != DType::Q8_0))
+    throw UsageError(fmt::format("{} must be one of f32, f16, q8_0 (got '{}')", option, name));
+  return *t;
+}
+
+engine::SessionOptions session_options(int64_t n_ctx, int64_t n_batch, int n_threads, const std::string& type_k,
+                                       const std::string& type_v) {
+  return {n_ctx, n_batch, n_threads,
+          {cache_type(type_k, "-ctk/--cache-type-k"), cache_type(type_v, "-ctv/--cache-type-v")}};
+}
+
 }  // namespace
 
 struct LoadedModel::Impl {
@@ -155,7 +169,8 @@ int64_t Context::n_ctx() const { return impl_->session.n_ctx(); }
 
 std::unique_ptr<Context> LoadedModel::new_context(const ContextOptions& o) const {
   if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
-  auto impl = std::make_unique<Context::Impl>(*impl_->model, engine::SessionOptions{o.n_ctx, o.n_batch, o.n_threads});
+  auto impl = std::make_unique<Context::Impl>(
+      *impl_->model, session_options(o.n_ctx, o.n_batch, o.n_threads, o.cache_type_k, o.cache_type_v));
   return std::unique_ptr<Context>(new Context(std::move(impl)));
 }
 
@@ -172,7 +187,8 @@ PerplexityStats LoadedModel::perplexity(std::string_view text, const PerplexityO
   const auto t0 = std::chrono::steady_clock::now();
   const Tokenizer& tok = *impl_->tokenizer;
   const std::vector<int32_t> tokens = tok.encode(text, tok.add_bos_default());
-  engine::Session session(*impl_->model, {o.n_ctx, std::min(o.n_batch, o.n_ctx), o.n_threads});
+  engine::Session session(*impl_->model, session_options(o.n_ctx, std::min(o.n_batch, o.n_ctx), o.n_threads,
+                                                         o.cache_type_k, o.cache_type_v));
   const int32_t bos = tok.add_bos_default() ? tok.bos_id() : -1;
   const auto r = engine::perplexity(session, tokens, bos, o.max_chunks, on_chunk);
   PerplexityStats stats;
@@ -190,7 +206,8 @@ GenerateStats LoadedModel::generate(std::string_view prompt, const GenerateOptio
                                     const std::function<bool(std::string_view)>& on_text) const {
   if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
   const Tokenizer& tok = *impl_->tokenizer;
-  engine::Session session(*impl_->model, {o.n_ctx, o.n_batch, o.n_threads});
+  engine::Session session(*impl_->model,
+                          session_options(o.n_ctx, o.n_batch, o.n_threads, o.cache_type_k, o.cache_type_v));
   engine::SamplingParams sp{o.temperature, o.top_k, o.top_p, o.min_p, o.repeat_penalty, o.repeat_last_n, o.seed};
   engine::Sampler sampler(sp, tok.n_vocab());
 

@@ -15,6 +15,7 @@ struct SessionOptions {
   int64_t n_ctx = 0;      // 0: the model's training context, at most kDefaultMaxContext
   int64_t n_batch = 64;   // tokens per forward pass during prompt processing
   int n_threads = 0;      // 0: all hardware threads
+  model::KvCacheTypes cache_types;  // F16 keys and values unless asked otherwise
 
   static constexpr int64_t kDefaultMaxContext = 4096;
 };

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/attention.h"
 #include "kernels/quantized_activations.h"
 
 namespace tessera::kernels::avx2 {
@@ -62,5 +63,14 @@ inline constexpr int64_t kMatmulRowGrain = 16;
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps);
 void softmax(float* x, int64_t n);
 void swiglu(float* out, const float* gate, const float* up, int64_t n);
+
+// y[i] = e^x[i] by exp8 (simd_avx2.h), the exp of softmax, swiglu and
+// attention; exported so tests can measure it against std::exp.
+void exp_row(const float* x, float* y, int64_t n);
+
+// AttentionTileFn (kernels/attention.h), attention_avx2.cpp; head sizes that
+// are not a multiple of 8 go to the generic tile.
+void attention_tile(const KvLayerView& kv, int64_t kv_head, int64_t p_begin, int64_t p_end,
+                    const AttentionTile& tile);
 
 }  // namespace tessera::kernels::avx2

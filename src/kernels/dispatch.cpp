@@ -34,6 +34,7 @@ KernelTable make_generic_table() {
   t.dequantize_row = ref::dequantize_row;
   t.quantize_row = ref::quantize_row;
   t.quantize_activations = ref::quantize_activations;
+  t.attention_tile = generic::attention_tile;
   return t;
 }
 
@@ -58,6 +59,7 @@ KernelTable make_avx2_table() {
   t.rmsnorm = avx2::rmsnorm;
   t.softmax = avx2::softmax;
   t.swiglu = avx2::swiglu;
+  t.attention_tile = avx2::attention_tile;
   return t;
 }
 

@@ -12,6 +12,7 @@
 
 #include "core/dtype.h"
 #include "core/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "kernels/quantized_activations.h"
 
@@ -59,6 +60,9 @@ struct KernelTable {
   void (*quantize_row)(DType type, const float* src, void* dst, int64_t n) = nullptr;
   // One token row of activations to `format`, as ref::quantize_activations.
   void (*quantize_activations)(ActFormat format, const float* x, int64_t cols, uint8_t* dst) = nullptr;
+  // Folds a range of KV cache positions into a tile of query rows (attention.h);
+  // attention_with below schedules the tiles.
+  AttentionTileFn attention_tile = nullptr;
 
   // The matmul kernel for a weight format (in the Plain layout, or `layout`),
   // or null when there is none.
@@ -94,5 +98,24 @@ void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, WeightL
 // kernels::matmul_many through a given table.
 void matmul_many_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, int64_t cols,
                       const float* x, int64_t n_tokens, const MatmulPart* parts, int n_parts);
+
+// How attention_with splits its work; 0 fields are chosen by choose_attention_schedule.
+struct AttentionSchedule {
+  int64_t tile_tokens = 0;  // tokens per query tile (tiled path)
+  int64_t kv_chunks = 0;    // > 1: split-KV, each (token, kv head) over this many position chunks
+};
+
+// Prefill and most batches: tiles of all query heads of one kv head x a few
+// tokens, spread over the pool (FlashAttention-2). Decode with fewer (token x
+// kv head) items than threads x 4 and a long cache: split-KV (flash-decoding),
+// each chunk of positions yields a partial (max, sum, output), then combined.
+AttentionSchedule choose_attention_schedule(int n_threads, int64_t n_tokens, int64_t n_head, int64_t pos0,
+                                            const KvLayerView& kv);
+
+// kernels::attention through a given table: checks the arguments and runs the
+// tiles of `schedule` (or of choose_attention_schedule when null) on the pool.
+void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head,
+                    int64_t pos0, const KvLayerView& kv, float scale, float* out,
+                    const AttentionSchedule* schedule = nullptr);
 
 }  // namespace tessera::kernels

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/attention.h"
+
 namespace tessera::kernels::generic {
 
 // MatmulRowsFn for each weight format (see dispatch.h).
@@ -24,5 +26,12 @@ void matmul_q6_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t
                       const float* x, int64_t n_tokens, float* y, int64_t rows);
 
 inline constexpr int64_t kMatmulRowGrain = 8;
+
+// AttentionTileFn (kernels/attention.h): the scalar reference of attention. Each
+// K/V block is dequantised to floats (any cache type), then per row: scores,
+// online softmax with std::exp, and the weighted sum of V, left to right in
+// float. Defined in attention_generic.cpp.
+void attention_tile(const KvLayerView& kv, int64_t kv_head, int64_t p_begin, int64_t p_end,
+                    const AttentionTile& tile);
 
 }  // namespace tessera::kernels::generic

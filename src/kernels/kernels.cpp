@@ -33,6 +33,11 @@ void repack_weights(DType type, WeightLayout layout, const void* src, void* dst,
   if (rows > 0) std::memcpy(dst, src, row_bytes(type, cols) * static_cast<size_t>(rows));
 }
 
+void attention(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head, int64_t pos0,
+               const KvLayerView& kv, float scale, float* out) {
+  attention_with(active_table(), pool, q, n_tokens, n_head, pos0, kv, scale, out);
+}
+
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps) {
   active_table().rmsnorm(out, x, weight, n, eps);
 }

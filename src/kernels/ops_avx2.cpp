@@ -1,4 +1,4 @@
-// AVX2 rmsnorm, softmax and swiglu. Row tails use masked loads and stores, so
+// AVX2 rmsnorm, softmax, swiglu and exp. Row tails use masked loads and stores, so
 // every element goes through the same vector code.
 #include "kernels/avx2_kernels.h"
 #include "kernels/simd_avx2.h"
@@ -79,6 +79,10 @@ void swiglu(float* out, const float* gate, const float* up, int64_t n) {
     const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, exp8(_mm256_xor_ps(g, sign))));
     store(out + i, n - i, _mm256_mul_ps(silu, load(up + i, n - i)));
   }
+}
+
+void exp_row(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) store(y + i, n - i, exp8(load(x + i, n - i)));
 }
 
 }  // namespace tessera::kernels::avx2

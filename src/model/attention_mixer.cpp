@@ -1,6 +1,5 @@
 #include "model/attention_mixer.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "kernels/attention.h"
@@ -20,11 +19,7 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeig
     kernels::rope(buf.q.data() + t * c.q_dim(), c.n_head, pos, rope);
     float* k = buf.k.data() + t * c.kv_dim();
     kernels::rope(k, c.n_head_kv, pos, rope);
-    const float* v = buf.v.data() + t * c.kv_dim();
-    for (int64_t h = 0; h < c.n_head_kv; ++h) {
-      std::copy_n(k + h * d, d, cache.k_at(layer, h, pos));
-      std::copy_n(v + h * d, d, cache.v_at(layer, h, pos));
-    }
+    cache.store(layer, pos, k, buf.v.data() + t * c.kv_dim());  // in the cache's types
   }
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));

@@ -16,8 +16,8 @@ Model::Model(std::shared_ptr<const io::ModelFile> file)
   repack_for_kernels(weights_);
 }
 
-KvCache Model::make_cache(int64_t n_ctx) const {
-  return KvCache(config_.n_layer, config_.n_head_kv, config_.head_dim, n_ctx);
+KvCache Model::make_cache(int64_t n_ctx, KvCacheTypes types) const {
+  return KvCache(config_.n_layer, config_.n_head_kv, config_.head_dim, n_ctx, types);
 }
 
 void Model::forward(ThreadPool& pool, KvCache& cache, ForwardBuffers& buf, const int32_t* tokens, int64_t n,

@@ -26,7 +26,7 @@ class Model {
   const Architecture& architecture() const { return *arch_; }
   const io::ModelFile& file() const { return *file_; }
 
-  KvCache make_cache(int64_t n_ctx) const;
+  KvCache make_cache(int64_t n_ctx, KvCacheTypes types = {}) const;
 
   // Runs n tokens (n <= buf.max_batch) at positions pos0 .. pos0+n-1 through the
   // model, appending their keys and values to the cache. Writes n_vocab logits

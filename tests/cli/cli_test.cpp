@@ -44,6 +44,19 @@ TEST(Cli, UsageErrorsExitWithTwo) {
   expect_failure(run_tessera("run -m x.gguf --top-p 1.5"), 2, {"--top-p"});
 }
 
+// -ctk/-ctv take llama.cpp's spelling; a value that is not a cache type is a
+// usage error naming the option and the allowed values, before any file is read.
+TEST(Cli, BadCacheTypeIsAUsageError) {
+  const std::string allowed = "f32, f16, q8_0";
+  expect_failure(run_tessera("run -m x.gguf -ctk q4_0"), 2, {"--cache-type-k", "q4_0", allowed});
+  expect_failure(run_tessera("run -m x.gguf --cache-type-v bf16"), 2, {"--cache-type-v", "bf16", allowed});
+  expect_failure(run_tessera("perplexity -m x.gguf -f y.txt -ctv f8"), 2, {"--cache-type-v", allowed});
+  expect_failure(run_tessera("bench -m x.gguf -ctk f16,q4_1"), 2, {"--cache-type-k", "q4_1", allowed});
+  auto r = run_tessera("run --help");
+  EXPECT_NE(r.out.find("-ctk"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-ctv"), std::string::npos) << r.out;
+}
+
 class CliStories : public testing::Test {
  protected:
   void SetUp() override {
@@ -60,7 +73,7 @@ TEST_F(CliStories, RunGreedyStdoutIsPromptPlusContinuation) {
   const auto ref = nlohmann::json::parse(test::read_file(ref_path));
   const auto& c = ref["cases"][1];
   ASSERT_EQ(c["prompt"], "Once upon a time");
-  auto r = run_tessera("run -m " + q(gguf_) + " -p 'Once upon a time' -n 30 --temp 0 -t 2");
+  auto r = run_tessera("run -m " + q(gguf_) + " -p 'Once upon a time' -n 30 --temp 0 -t 2 -ctk f32 -ctv f32");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_FALSE(r.out.empty());
   EXPECT_EQ(r.out.back(), '\n');
@@ -70,6 +83,17 @@ TEST_F(CliStories, RunGreedyStdoutIsPromptPlusContinuation) {
   EXPECT_GT(text.size(), std::string("Once upon a time").size() + 30);
   EXPECT_NE(r.err.find("tokens/s"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("load time"), std::string::npos) << r.err;
+}
+
+// stories260K's heads are 8 wide: a q8_0 cache cannot hold them, and the
+// message says which option and why; f16 (the default) and f32 run.
+TEST_F(CliStories, CacheTypeMustFitTheHeadSize) {
+  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctk q8_0"), 2, {"-ctk/--cache-type-k", "8", "32"});
+  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctv Q8_0"), 2, {"-ctv/--cache-type-v", "8", "32"});
+  for (const char* types : {"-ctk f32 -ctv f16", "--cache-type-k f16 --cache-type-v f32"}) {
+    auto r = run_tessera("run -m " + q(gguf_) + " -p 'The cat' -n 8 --temp 0 " + types);
+    EXPECT_EQ(r.exit_code, 0) << types << ": " << r.err;
+  }
 }
 
 TEST_F(CliStories, SameSeedSameText) {
@@ -370,6 +394,27 @@ TEST(CliBench, JsonHasLlamaBenchFields) {
   EXPECT_EQ(j[0]["n_gen"], 0);
   EXPECT_EQ(j[1]["n_gen"], 4);
   EXPECT_EQ(j[3]["n_threads"], 2);
+  EXPECT_EQ(j[0]["type_k"], "f16");  // the default cache, as llama-bench's
+  EXPECT_EQ(j[0]["type_v"], "f16");
+}
+
+// -ctk/-ctv lists run every combination, reported in llama-bench's type_k/type_v.
+TEST(CliBench, CacheTypesAreTestParameters) {
+  test::TempDir dir;
+  const std::string model = dir.file("m.gguf");  // heads of 32: q8_0 fits
+  ASSERT_EQ(run_tessera("mkmodel " + q(model) + " --dim 64 --heads 2 --kv-heads 1").exit_code, 0);
+  auto r = run_tessera("bench -m " + q(model) + " -p 40 -n 0 -t 1 -r 1 -ctk f16,q8_0 -ctv f32,q8_0 -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 4u);
+  std::vector<std::pair<std::string, std::string>> types;
+  for (const auto& e : j) types.emplace_back(e["type_k"], e["type_v"]);
+  EXPECT_EQ(types, (std::vector<std::pair<std::string, std::string>>{
+                       {"f16", "f32"}, {"f16", "q8_0"}, {"q8_0", "f32"}, {"q8_0", "q8_0"}}));
+  r = run_tessera("bench -m " + q(model) + " -p 8 -n 0 -t 1 -r 1 -ctk q8_0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| type_k | type_v |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| q8_0 | f16 | pp8 |"), std::string::npos) << r.out;
 }
 
 TEST(CliBench, MarkdownTableAndBadArguments) {

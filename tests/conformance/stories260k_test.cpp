@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "core/dtype.h"
 #include "engine/session.h"
 #include "io/model_file.h"
 #include "model/model.h"
@@ -64,6 +65,7 @@ TEST_P(Stories260K, GreedyMatchesLlama2c) {
     opt.temperature = 0;
     opt.n_ctx = GetParam().max_steps;
     opt.n_threads = 2;
+    opt.cache_type_k = opt.cache_type_v = "f32";  // llama2.c keeps its cache in float32
     opt.n_predict = steps + 1 - static_cast<int64_t>(want_prompt.size());
     std::string text = prompt;
     const auto stats = model->generate(prompt, opt, [&](std::string_view piece) {
@@ -119,6 +121,36 @@ TEST_P(Stories260K, GreedyTextMatchesLlamaCpp) {
   EXPECT_GE(checked, 5);
 }
 
+// The default F16 cache rounds keys and values to 11 significant bits; on the
+// conformance prompts that must not change a single greedy choice.
+TEST_P(Stories260K, F16CacheGivesTheF32CacheGreedyIds) {
+  TESSERA_REQUIRE_TESTDATA(ref_path, "llama2c/stories260K_greedy.json");
+  auto model = open_model();
+  if (!model) GTEST_SKIP() << "test data absent: " << GetParam().model;
+  const json ref = load_json(ref_path);
+  int checked = 0;
+  for (const auto& c : ref["cases"]) {
+    const int64_t steps = c["steps"];
+    if (steps > GetParam().max_steps) continue;
+    const std::string prompt = c["prompt"];
+    SCOPED_TRACE("prompt '" + prompt + "'");
+    auto greedy = [&](const char* cache_type) {
+      GenerateOptions opt;
+      opt.temperature = 0;
+      opt.n_ctx = GetParam().max_steps;
+      opt.n_threads = 2;
+      opt.cache_type_k = opt.cache_type_v = cache_type;
+      opt.n_predict = steps + 1 - static_cast<int64_t>(c["prompt_token_ids"].size());
+      return model->generate(prompt, opt, [](std::string_view) { return true; }).generated_tokens;
+    };
+    const auto f32 = greedy("f32");
+    EXPECT_EQ(greedy("f16"), f32);
+    EXPECT_FALSE(f32.empty());
+    ++checked;
+  }
+  EXPECT_GE(checked, 6);
+}
+
 INSTANTIATE_TEST_SUITE_P(Sources, Stories260K, testing::ValuesIn(kSources),
                          [](const auto& info) { return std::string(info.param.name); });
 
@@ -131,7 +163,7 @@ TEST(Stories260KLogits, FirstPositionsMatchLlama2c) {
   const json ref = load_json(ref_path);
   for (const auto& c : ref["cases"]) {
     SCOPED_TRACE("prompt '" + c["prompt"].get<std::string>() + "'");
-    engine::Session session(m, {128, 8, 1});
+    engine::Session session(m, {128, 8, 1, {DType::F32, DType::F32}});
     for (const auto& p : c["positions"]) {
       const int32_t id = p["input_token_id"];
       const float* logits = session.eval(&id, 1);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernel_test_util.h"
+#include "kernels/avx2_kernels.h"
 
 namespace tessera::kernels {
 namespace {
@@ -133,6 +134,43 @@ TEST_P(OpsTest, RowConversionsMatchReferenceBitForBit) {
       EXPECT_EQ(0, std::memcmp(back_want.data(), back_got.data(), x.size() * sizeof(float)));
     }
   }
+}
+
+// exp8, the AVX2 exp of softmax, swiglu and attention, against std::exp in
+// double: within 2 ulp of the result over the whole range where it is a normal
+// float, within 2 subnormal steps below that, and the special values.
+TEST(Exp8, WithinTwoUlpOfStdExp) {
+  if (!kernel_table(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this machine";
+  std::vector<float> x;
+  for (float v = -104.0f; v <= 89.0f; v += 0.00390625f) x.push_back(v);  // every 1/256
+  for (float v : random_floats(100000, 9, -104.0f, 89.0f)) x.push_back(v);
+  for (float v : random_floats(100000, 10, -1.0f, 1.0f)) x.push_back(v);
+  std::vector<float> y(x.size());
+  avx2::exp_row(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double want = std::exp(static_cast<double>(x[i]));
+    if (want > std::numeric_limits<float>::max()) {
+      ASSERT_EQ(y[i], std::numeric_limits<float>::infinity()) << x[i];
+      continue;
+    }
+    const float w = static_cast<float>(want);
+    const double ulp = std::max(static_cast<double>(std::nextafter(w, INFINITY) - w),
+                                static_cast<double>(std::numeric_limits<float>::denorm_min()));
+    const double err = std::fabs(y[i] - want) / ulp;
+    worst = std::max(worst, err);
+    ASSERT_LE(err, 2.0) << "exp(" << x[i] << ") = " << y[i] << ", want " << want;
+  }
+  RecordProperty("worst_ulp", std::to_string(worst));
+  const float special[] = {0.0f, -INFINITY, INFINITY, std::nanf(""), -200.0f, 200.0f};
+  float out[6];
+  avx2::exp_row(special, out, 6);
+  EXPECT_EQ(out[0], 1.0f);
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_EQ(out[2], INFINITY);
+  EXPECT_TRUE(std::isnan(out[3]));
+  EXPECT_EQ(out[4], 0.0f);
+  EXPECT_EQ(out[5], INFINITY);
 }
 
 }  // namespace

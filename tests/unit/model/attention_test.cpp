@@ -17,16 +17,11 @@ TEST(Attention, MatchesDirectSoftmaxOnPagedCache) {
   for (int64_t n_head_kv : {1, 2, 3}) {
     for (int64_t group : {1, 3}) {
       const int64_t n_head = n_head_kv * group, d = 9, n_ctx = 75, pos0 = 70, n_tok = 5;
-      model::KvCache cache(2, n_head_kv, d, n_ctx);
+      model::KvCache cache(2, n_head_kv, d, n_ctx, {DType::F32, DType::F32});
       std::vector<float> K(n_ctx * n_head_kv * d), V(K.size());
       for (auto& x : K) x = N(rng);
       for (auto& x : V) x = N(rng);
-      for (int64_t p = 0; p < n_ctx; ++p)
-        for (int64_t h = 0; h < n_head_kv; ++h)
-          for (int64_t i = 0; i < d; ++i) {
-            cache.k_at(1, h, p)[i] = K[(p * n_head_kv + h) * d + i];
-            cache.v_at(1, h, p)[i] = V[(p * n_head_kv + h) * d + i];
-          }
+      for (int64_t p = 0; p < n_ctx; ++p) cache.store(1, p, K.data() + p * n_head_kv * d, V.data() + p * n_head_kv * d);
       std::vector<float> q(n_tok * n_head * d), out(q.size());
       for (auto& x : q) x = N(rng) * 2;
       ThreadPool pool(3);
@@ -53,18 +48,6 @@ TEST(Attention, MatchesDirectSoftmaxOnPagedCache) {
         }
     }
   }
-}
-
-TEST(KvCache, BlocksDoNotOverlap) {
-  model::KvCache cache(2, 2, 4, 70);
-  for (int64_t l = 0; l < 2; ++l)
-    for (int64_t h = 0; h < 2; ++h)
-      for (int64_t p = 0; p < 70; ++p)
-        for (int i = 0; i < 4; ++i) cache.k_at(l, h, p)[i] = float(((l * 2 + h) * 70 + p) * 4 + i);
-  for (int64_t l = 0; l < 2; ++l)
-    for (int64_t h = 0; h < 2; ++h)
-      for (int64_t p = 0; p < 70; ++p)
-        for (int i = 0; i < 4; ++i) ASSERT_EQ(cache.k_at(l, h, p)[i], float(((l * 2 + h) * 70 + p) * 4 + i));
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ std::vector<float> all_logits(const std::string& path, const std::vector<int32_t
                               int threads) {
   auto file = std::make_shared<const io::ModelFile>(io::open_model_file(path));
   model::Model m(file);
-  engine::Session s(m, {128, n_batch, threads});
+  engine::Session s(m, {128, n_batch, threads, {}});
   std::vector<float> out(tokens.size() * static_cast<size_t>(m.config().n_vocab));
   s.eval_all_logits(tokens.data(), static_cast<int64_t>(tokens.size()), out.data());
   return out;
@@ -195,7 +195,7 @@ TEST(Session, PromptLongerThanContextIsAnError) {
   test::make_tiny_model({}).write(dir.file("tiny.gguf"));
   auto file = std::make_shared<const io::ModelFile>(io::open_model_file(dir.file("tiny.gguf")));
   model::Model m(file);
-  engine::Session s(m, {16, 8, 1});
+  engine::Session s(m, {16, 8, 1, {}});
   const auto tokens = some_tokens(17);
   try {
     s.eval(tokens);
