@@ -16,6 +16,7 @@ constexpr auto kSpinTime = std::chrono::microseconds(50);
 // Chunks per thread and job: enough that a thread arriving late finds work
 // left or none to wait for, few enough that claiming costs nothing.
 constexpr int kChunksPerThread = 4;
+constexpr int64_t kMaxChunks = 0xffff;  // the chunk fields of ThreadPool::state_
 
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -59,11 +60,12 @@ void ThreadPool::run_chunks(int index, uint32_t generation) {
   for (;;) {
     uint64_t s = state_.load();
     if (s >> 32 != generation) return;
-    const int64_t chunks = job_chunks_.load(std::memory_order_relaxed);
-    const auto chunk = static_cast<int64_t>(s & 0xffffffffu);
+    const auto chunks = static_cast<int64_t>((s >> 16) & 0xffffu);
+    const auto chunk = static_cast<int64_t>(s & 0xffffu);
     if (chunk >= chunks) return;
-    // Success means the state never moved from (generation, chunk): `chunks`
-    // was this job's, and the job stays alive until this chunk is counted done.
+    // Success means the state never moved from (generation, chunk): this job
+    // is still running, and stays so until this chunk is counted done, so its
+    // fields below are this job's.
     if (!state_.compare_exchange_weak(s, s + 1)) continue;
     const int64_t grains = (job_n_ + job_grain_ - 1) / job_grain_;
     const int64_t begin = grains * chunk / chunks * job_grain_;
@@ -95,14 +97,13 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     return;
   }
   const int64_t grains = (n + grain - 1) / grain;
-  const int64_t chunks = std::min<int64_t>(grains, int64_t{kChunksPerThread} * n_threads_);
+  const int64_t chunks = std::min({grains, int64_t{kChunksPerThread} * n_threads_, kMaxChunks});
   job_ = &fn;
   job_n_ = n;
   job_grain_ = grain;
-  job_chunks_.store(chunks, std::memory_order_relaxed);
   chunks_done_.store(0);
   const auto generation = static_cast<uint32_t>((state_.load() >> 32) + 1);
-  state_.store(uint64_t{generation} << 32);  // publishes the job (seq_cst)
+  state_.store(uint64_t{generation} << 32 | static_cast<uint64_t>(chunks) << 16);  // publishes the job (seq_cst)
   if (sleeping_workers_.load() > 0) {
     { std::lock_guard lock(mutex_); }
     wake_.notify_all();

@@ -56,9 +56,10 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_grain_ = 1;
-  std::atomic<int64_t> job_chunks_{0};
-  // Job generation in the high 32 bits, next unclaimed chunk in the low 32: one
-  // compare-and-swap claims a chunk of that job only. Only ever increases.
+  // Job generation in the high 32 bits, its chunk count in the next 16, the
+  // next unclaimed chunk in the low 16: one load tells a thread everything it
+  // needs to claim, and one compare-and-swap claims a chunk of that job only.
+  // Only ever increases.
   std::atomic<uint64_t> state_{0};
   std::atomic<int64_t> chunks_done_{0};
   std::atomic<bool> stop_{false};

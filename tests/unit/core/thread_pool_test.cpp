@@ -52,6 +52,20 @@ TEST(ThreadPool, RangesDependOnlyOnTheJob) {
   EXPECT_GT(first.size(), 3u);  // more pieces than threads, so a late thread can be covered for
 }
 
+// Jobs of changing sizes (so changing chunk counts) back to back: a thread
+// still looking at the last job must never claim work of the next one.
+TEST(ThreadPool, BackToBackJobsOfChangingSizes) {
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t j = 0; j < 100000; ++j) {
+      const int64_t n = 17 + j % 400;
+      std::atomic<int64_t> covered{0};
+      pool.parallel_for(n, 16, [&](int64_t b, int64_t e, int) { covered += e - b; });
+      ASSERT_EQ(covered.load(), n) << "job " << j << " on " << threads << " threads";
+    }
+  }
+}
+
 TEST(ThreadPool, ManyJobsInSequence) {
   ThreadPool pool(2);
   std::atomic<int64_t> sum{0};
