@@ -48,6 +48,7 @@ struct Q4_KRows8 {
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(S)));
       const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(S + 16)));
       for (int j = 0; j < 8; ++j) {
+        if (T == 1) prefetch_ahead<3>(S + 144 * j);  // 8 x 3 lines cover the 1152-byte super-block
         const int shift = 4 * (j % 2);  // even sub-blocks in the low nibbles
         const uint8_t* qj = quants + 256 * (j / 2);
         const int64_t b = 8 * s + j;  // activation block

@@ -34,6 +34,17 @@ inline __m256i in_order(__m256i sum) {
   return sum;
 }
 
+// Decode streams each weight once from memory. The hardware prefetcher alone
+// kept the int8 kernels at ~26 t/s on TinyLlama-shape Q4_0 (2 threads); asking
+// for the lines 2 KiB ahead of the ones in use raised it to ~33-37 t/s (1 KiB
+// and 4 KiB measured slower). Call once per `Lines` * 64 bytes consumed.
+constexpr int64_t kPrefetchBytes = 2048;
+
+template <int Lines>
+inline void prefetch_ahead(const uint8_t* p) {
+  for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + 64 * i), _MM_HINT_T0);
+}
+
 // Where token t's quants, scales and block sums are (kernels/quantized_activations.h).
 template <int T>
 struct TokenRows {
