@@ -35,6 +35,7 @@ struct ModelFacts {
   uint64_t size = 0, n_params = 0;
   uint64_t bytes_per_token = 0;  // weight bytes a decode step streams
   uint64_t matmul_params = 0;    // weights multiplied per token (2 FLOP each)
+  uint64_t int8_params = 0;      // of which multiplied by int8 activations
   int32_t n_vocab = 0, bos = -1;
 };
 
@@ -46,6 +47,17 @@ struct Result {
   std::vector<double> seconds;
   std::string test_time;
 };
+
+// The fraction of the machine's limit a result reaches: generation against the
+// read bandwidth (weights streamed per token), prompt processing against the
+// time the float and int8 matmuls would take at their peaks.
+double roofline_fraction(const Result& r, double tokens_per_s, const MachineInfo& m) {
+  if (r.n_gen) return static_cast<double>(r.model->bytes_per_token) * tokens_per_s / 1e9 / m.read_gbps;
+  const double int8_ops = 2.0 * static_cast<double>(r.model->int8_params);
+  const double float_ops = 2.0 * static_cast<double>(r.model->matmul_params - r.model->int8_params);
+  const double seconds_at_peak = float_ops / (m.fma_gflops * 1e9) + (int8_ops > 0 ? int8_ops / (m.int8_gops * 1e9) : 0);
+  return seconds_at_peak * tokens_per_s;
+}
 
 ModelFacts model_facts(const LoadedModel& m, const std::string& path) {
   const ModelSummary s = m.summary();
@@ -65,6 +77,7 @@ ModelFacts model_facts(const LoadedModel& m, const std::string& path) {
     if (t.shape.size() == 2 && !embedding_only) {
       f.bytes_per_token += t.bytes;
       f.matmul_params += n;
+      if (t.int8_matmul) f.int8_params += n;
       types[t.type]++;
     }
   }
@@ -204,8 +217,8 @@ int bench(BenchArgs& a) {
         const MachineInfo& m = machine[r.threads];
         j["roofline_read_gbps"] = m.read_gbps;
         j["roofline_fma_gflops"] = m.fma_gflops;
-        j["roofline_fraction"] = r.n_gen ? static_cast<double>(r.model->bytes_per_token) * st.median / 1e9 / m.read_gbps
-                                         : 2.0 * static_cast<double>(r.model->matmul_params) * st.median / 1e9 / m.fma_gflops;
+        j["roofline_int8_gops"] = m.int8_gops;
+        j["roofline_fraction"] = roofline_fraction(r, st.median, m);
       }
       out.push_back(j);
     }
@@ -216,7 +229,8 @@ int bench(BenchArgs& a) {
   if (!machine.empty()) {
     fmt::print("CPU: {}, kernels: {}\n", machine.begin()->second.cpu, machine.begin()->second.kernel_isa);
     for (const auto& [t, m] : machine)
-      fmt::print("roofline, {} thread(s): read {:.1f} GB/s, fp32 FMA {:.0f} GFLOP/s\n", t, m.read_gbps, m.fma_gflops);
+      fmt::print("roofline, {} thread(s): read {:.1f} GB/s, fp32 FMA {:.0f} GFLOP/s, int8 dot {:.0f} Gop/s\n", t,
+                 m.read_gbps, m.fma_gflops, m.int8_gops);
     fmt::print("\n");
   }
   fmt::print("| model | size | params | threads | type_k | type_v | test | t/s (mean ± sd) | median t/s |{}\n",
@@ -231,8 +245,8 @@ int bench(BenchArgs& a) {
         const double gbps = static_cast<double>(r.model->bytes_per_token) * st.median / 1e9;
         roof = fmt::format(" {:.1f} GB/s = {:.0f}% |", gbps, 100 * gbps / m.read_gbps);
       } else {
-        const double gflops = 2.0 * static_cast<double>(r.model->matmul_params) * st.median / 1e9;
-        roof = fmt::format(" {:.0f} GFLOP/s = {:.0f}% |", gflops, 100 * gflops / m.fma_gflops);
+        const double gops = 2.0 * static_cast<double>(r.model->matmul_params) * st.median / 1e9;
+        roof = fmt::format(" {:.0f} Gop/s = {:.0f}% |", gops, 100 * roofline_fraction(r, st.median, m));
       }
     }
     fmt::print("| {} | {} | {:.2f} M | {} | {} | {} | {}{} | {:.2f} ± {:.2f} | {:.2f} |{}\n", r.model->name,
@@ -262,7 +276,7 @@ Runner add_bench_command(CLI::App& app) {
   cmd->add_option("-r,--repetitions", a->repetitions, "Timed runs per test")->capture_default_str();
   cmd->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward pass")->capture_default_str();
   cmd->add_option("-o,--output", a->output, "md (a table) or json (llama-bench's field names)")->capture_default_str();
-  cmd->add_flag("--roofline", a->roofline, "Measure memory bandwidth and FMA peak; report results as fractions of them");
+  cmd->add_flag("--roofline", a->roofline, "Measure memory bandwidth, fp32 FMA and int8 dot peaks; report results as fractions of them");
   cmd->add_flag("!--no-warmup", a->warmup, "Skip the untimed warm-up run");
   return [a] { return bench(*a); };
 }

@@ -21,6 +21,7 @@ struct TensorSummary {
   std::string type;            // "F32", "Q8_0", ...
   std::vector<int64_t> shape;  // innermost first, as GGUF lists it
   uint64_t bytes = 0;
+  bool int8_matmul = false;    // multiplied by int8 activations on this CPU's kernels
 };
 
 struct ModelSummary {
@@ -136,7 +137,8 @@ struct MachineInfo {
   std::string cpu;         // CPUID brand string
   std::string kernel_isa;  // SIMD tier in use
   double read_gbps = 0;    // memory read bandwidth (decode roofline)
-  double fma_gflops = 0;   // fp32 FMA peak (prefill roofline)
+  double fma_gflops = 0;   // fp32 FMA peak (prefill roofline of float matmuls)
+  double int8_gops = 0;    // int8 dot peak (prefill roofline of int8 matmuls; 0: none)
 };
 MachineInfo measure_machine(int n_threads, int repeats = 5);
 

@@ -140,7 +140,8 @@ ModelSummary LoadedModel::summary() const {
   s.bos_id = tok.bos_id();
   s.eos_id = tok.eos_id();
   for (const auto& t : f.tensors) {
-    s.tensors.push_back({t.name, std::string(dtype_name(t.type)), t.ne, t.nbytes});
+    const bool int8 = t.ne.size() == 2 && kernels::supports(t.type) && kernels::uses_int8_activations(t.type);
+    s.tensors.push_back({t.name, std::string(dtype_name(t.type)), t.ne, t.nbytes, int8});
     s.tensor_bytes += t.nbytes;
     s.n_params += static_cast<uint64_t>(t.n_elements());
   }
@@ -177,7 +178,7 @@ std::unique_ptr<Context> LoadedModel::new_context(const ContextOptions& o) const
 MachineInfo measure_machine(int n_threads, int repeats) {
   ThreadPool pool(n_threads > 0 ? n_threads : default_thread_count());
   const auto r = kernels::measure_roofline(pool, repeats);
-  return MachineInfo{kernels::cpu_brand(), r.isa, r.read_gbps, r.fma_gflops};
+  return MachineInfo{kernels::cpu_brand(), r.isa, r.read_gbps, r.fma_gflops, r.int8_gops};
 }
 
 PerplexityStats LoadedModel::perplexity(std::string_view text, const PerplexityOptions& o,

@@ -56,6 +56,11 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
   active_table().quantize_row(type, src, dst, n);
 }
 
+bool uses_int8_activations(DType type) {
+  const MatmulKernel* k = active_table().matmul_for(type, preferred_layout(type));
+  return k && k->rows_q != nullptr;
+}
+
 bool supports(DType type) { return active_table().matmul_for(type) != nullptr && ref::supports(type); }
 
 }  // namespace tessera::kernels

@@ -77,6 +77,10 @@ void swiglu(float* out, const float* gate, const float* up, int64_t n);
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 
+// Whether the active tier multiplies `type` (in its preferred layout) by int8
+// activations with integer dot products rather than by floats.
+bool uses_int8_activations(DType type);
+
 // Whether matmul / dequantize_row / quantize_row handle this format.
 bool supports(DType type);
 

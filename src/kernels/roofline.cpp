@@ -14,6 +14,7 @@ namespace tessera::kernels {
 namespace avx2 {
 float roofline_read(const float* p, size_t n);
 float roofline_fma(int64_t iters, float seed);
+int32_t roofline_int8(int64_t iters, int32_t seed);
 }  // namespace avx2
 
 namespace {
@@ -73,6 +74,17 @@ Roofline measure_roofline(ThreadPool& pool, int repeats) {
     });
     const double flops = flop_per_iter * static_cast<double>(iters) * static_cast<double>(pieces);
     r.fma_gflops = std::max(r.fma_gflops, flops / seconds_since(t0) / 1e9);
+  }
+  if (simd) {  // the AVX2 tier's int8 matmuls
+    std::atomic<int32_t> int_sink{0};
+    for (int rep = 0; rep < repeats; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      pool.parallel_for(pieces, 1, [&](int64_t b, int64_t e, int) {
+        for (int64_t t = b; t < e; ++t) int_sink += avx2::roofline_int8(iters, static_cast<int32_t>(t));
+      });
+      const double ops = 640.0 * static_cast<double>(iters) * static_cast<double>(pieces);
+      r.int8_gops = std::max(r.int8_gops, ops / seconds_since(t0) / 1e9);
+    }
   }
   return r;
 }

@@ -12,6 +12,9 @@ namespace tessera::kernels {
 struct Roofline {
   double read_gbps = 0;    // sustained read bandwidth from DRAM (buffer >> last-level cache), GB/s
   double fma_gflops = 0;   // peak fp32 FMA throughput, GFLOP/s (2 FLOP per lane per FMA)
+  // Peak int8 dot throughput (vpmaddubsw), G integer ops/s (2 per multiply-add);
+  // 0 on tiers whose matmuls have no int8 path.
+  double int8_gops = 0;
   std::string isa;         // the tier that measured it
 };
 

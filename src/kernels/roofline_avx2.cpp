@@ -37,4 +37,17 @@ float roofline_fma(int64_t iters, float seed) {
   return out[0];
 }
 
+// `iters` rounds of 10 independent vpmaddubsw (32 u8 x s8 multiply-adds each):
+// 640 integer ops per round, the instruction the int8 matmuls are built on.
+int32_t roofline_int8(int64_t iters, int32_t seed) {
+  __m256i acc[10];
+  for (int k = 0; k < 10; ++k) acc[k] = _mm256_set1_epi32(seed + k);
+  const __m256i m = _mm256_set1_epi8(3);
+  for (int64_t i = 0; i < iters; ++i)
+    for (int k = 0; k < 10; ++k) acc[k] = _mm256_maddubs_epi16(acc[k], m);
+  __m256i s = acc[0];
+  for (int k = 1; k < 10; ++k) s = _mm256_add_epi32(s, acc[k]);
+  return _mm256_extract_epi32(s, 0);
+}
+
 }  // namespace tessera::kernels::avx2
