@@ -59,7 +59,7 @@ class ThreadPool {
   // Job generation in the high 32 bits, its chunk count in the next 16, the
   // next unclaimed chunk in the low 16: one load tells a thread everything it
   // needs to claim, and one compare-and-swap claims a chunk of that job only.
-  // Only ever increases.
+  // A (generation, chunk) pair does not recur within 2^32 jobs.
   std::atomic<uint64_t> state_{0};
   std::atomic<int64_t> chunks_done_{0};
   std::atomic<bool> stop_{false};
