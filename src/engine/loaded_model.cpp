@@ -140,7 +140,7 @@ ModelSummary LoadedModel::summary() const {
   s.bos_id = tok.bos_id();
   s.eos_id = tok.eos_id();
   for (const auto& t : f.tensors) {
-    const bool int8 = t.ne.size() == 2 && kernels::supports(t.type) && kernels::uses_int8_activations(t.type);
+    const bool int8 = t.ne.size() == 2 && kernels::uses_int8_activations(t.type);
     s.tensors.push_back({t.name, std::string(dtype_name(t.type)), t.ne, t.nbytes, int8});
     s.tensor_bytes += t.nbytes;
     s.n_params += static_cast<uint64_t>(t.n_elements());

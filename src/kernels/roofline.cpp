@@ -38,6 +38,24 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Best rate, in G ops/s, of many equal pieces of `ops_per_piece` each run by
+// piece(t) on all of the pool's threads (many pieces, so the threads share them
+// whichever starts first).
+template <class Piece>
+double peak_rate(ThreadPool& pool, int repeats, double ops_per_piece, Piece piece) {
+  const int64_t pieces = 16 * pool.size();
+  std::atomic<float> sink{0};
+  double best = 0;
+  for (int rep = 0; rep < repeats; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.parallel_for(pieces, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t t = b; t < e; ++t) sink = sink + piece(t);
+    });
+    best = std::max(best, ops_per_piece * static_cast<double>(pieces) / seconds_since(t0) / 1e9);
+  }
+  return best;
+}
+
 }  // namespace
 
 Roofline measure_roofline(ThreadPool& pool, int repeats) {
@@ -64,28 +82,13 @@ Roofline measure_roofline(ThreadPool& pool, int repeats) {
     r.read_gbps = std::max(r.read_gbps, static_cast<double>(n * sizeof(float)) / seconds_since(t0) / 1e9);
   }
 
-  // Many equal pieces, so the pool's threads share them whichever starts first.
-  const int64_t pieces = 16 * pool.size(), iters = 20'000'000 / 16;
-  const double flop_per_iter = simd ? 160.0 : 16.0;
-  for (int rep = 0; rep < repeats; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pool.parallel_for(pieces, 1, [&](int64_t b, int64_t e, int) {
-      for (int64_t t = b; t < e; ++t) sink = sink + fma(iters, static_cast<float>(t));
+  const int64_t iters = 20'000'000 / 16;
+  r.fma_gflops = peak_rate(pool, repeats, (simd ? 160.0 : 16.0) * static_cast<double>(iters),
+                           [&](int64_t t) { return fma(iters, static_cast<float>(t)); });
+  if (simd)  // the AVX2 tier's int8 matmuls
+    r.int8_gops = peak_rate(pool, repeats, 640.0 * static_cast<double>(iters), [&](int64_t t) {
+      return static_cast<float>(avx2::roofline_int8(iters, static_cast<int32_t>(t)));
     });
-    const double flops = flop_per_iter * static_cast<double>(iters) * static_cast<double>(pieces);
-    r.fma_gflops = std::max(r.fma_gflops, flops / seconds_since(t0) / 1e9);
-  }
-  if (simd) {  // the AVX2 tier's int8 matmuls
-    std::atomic<int32_t> int_sink{0};
-    for (int rep = 0; rep < repeats; ++rep) {
-      const auto t0 = std::chrono::steady_clock::now();
-      pool.parallel_for(pieces, 1, [&](int64_t b, int64_t e, int) {
-        for (int64_t t = b; t < e; ++t) int_sink += avx2::roofline_int8(iters, static_cast<int32_t>(t));
-      });
-      const double ops = 640.0 * static_cast<double>(iters) * static_cast<double>(pieces);
-      r.int8_gops = std::max(r.int8_gops, ops / seconds_since(t0) / 1e9);
-    }
-  }
   return r;
 }
 

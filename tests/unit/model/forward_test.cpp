@@ -72,13 +72,6 @@ QuantisedPair logits_of_quantised_pair(DType type) {
   return {all_logits(dir.file("q.gguf"), tokens, 8, 2), all_logits(dir.file("f.gguf"), tokens, 8, 2)};
 }
 
-// Whether the active kernels quantise activations to int8 for this weight format.
-bool uses_int8_activations(DType type) {
-  // In the layout the model repacks the format into at load.
-  const auto* k = kernels::active_table().matmul_for(type, kernels::preferred_layout(type));
-  return k && k->rows_q != nullptr;
-}
-
 class QuantisedForward : public testing::TestWithParam<DType> {};
 
 // With float activations, a quantised file computes exactly what an F32 file of
@@ -87,7 +80,7 @@ class QuantisedForward : public testing::TestWithParam<DType> {};
 // below and, with this exact bound, by the CTest entry
 // unit_model_exact_float_activations (TESSERA_ISA=generic).
 TEST_P(QuantisedForward, MatchesDequantisedWeightsWithFloatActivations) {
-  if (uses_int8_activations(GetParam()))
+  if (kernels::uses_int8_activations(GetParam()))
     GTEST_SKIP() << dtype_name(GetParam()) << " runs on int8 activations on this tier ("
                  << kernels::active_isa_name() << "); checked under TESSERA_ISA=generic";
   const auto r = logits_of_quantised_pair(GetParam());
@@ -99,7 +92,7 @@ TEST_P(QuantisedForward, MatchesDequantisedWeightsWithFloatActivations) {
 // 1.7% (Q4_0) relative RMS on the logits. The exact integer arithmetic itself is
 // checked against a reference in tests/unit/kernels/quantized_matmul_test.cpp.
 TEST_P(QuantisedForward, Int8ActivationErrorStaysSmall) {
-  if (!uses_int8_activations(GetParam()))
+  if (!kernels::uses_int8_activations(GetParam()))
     GTEST_SKIP() << dtype_name(GetParam()) << " uses float activations on this tier";
   const auto r = logits_of_quantised_pair(GetParam());
   double err = 0, ref = 0;
