@@ -116,12 +116,12 @@ void register_int8_activation_benchmarks() {
           }
 }
 
-// F16 and Q4_K, plain layout (F16: float activations; Q4_K: float activations)
-// against rows8 (F16: 8-row column-interleaved tiles; Q4_K: int8 activations):
+// F16, Q4_K and Q6_K, plain layout (float activations) against rows8 (F16:
+// 8-row column-interleaved tiles; Q4_K and Q6_K: int8 activations):
 //   kernels_bench --benchmark_filter='rows8/' --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 void register_rows8_benchmarks() {
   if (!kernel_table(Isa::Avx2)) return;
-  for (DType type : {DType::F16, DType::Q4_K})
+  for (DType type : {DType::F16, DType::Q4_K, DType::Q6_K})
     for (auto [rows, cols] : {std::pair<int64_t, int64_t>{2048, 2048}, {5632, 2048}})
       for (int64_t n_tokens : {1, 64, 512})
         for (int threads : {1, 2})

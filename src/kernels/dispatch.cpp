@@ -56,6 +56,7 @@ KernelTable make_avx2_table() {
   t.matmul_q4_0_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q4_0_rows8_q8_rows};
   t.matmul_f16_rows8 = {avx2::matmul_f16_rows8_rows, avx2::kMatmulRowGrain};
   t.matmul_q4_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q4_k_rows8_q8_rows};
+  t.matmul_q6_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q6_k_rows8_q8_rows};
   t.rmsnorm = avx2::rmsnorm;
   t.softmax = avx2::softmax;
   t.swiglu = avx2::swiglu;
@@ -159,6 +160,7 @@ const MatmulKernel* KernelTable::matmul_for(DType type, WeightLayout layout) con
   if (layout == WeightLayout::Rows8 && type == DType::Q8_0) k = &matmul_q8_0_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q4_0) k = &matmul_q4_0_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q4_K) k = &matmul_q4_k_rows8;
+  if (layout == WeightLayout::Rows8 && type == DType::Q6_K) k = &matmul_q6_k_rows8;
   return k && (k->rows || k->rows_q) ? k : nullptr;
 }
 

@@ -51,7 +51,8 @@ struct KernelTable {
   Isa isa = Isa::Generic;
   MatmulKernel matmul_f32, matmul_f16, matmul_bf16, matmul_q8_0, matmul_q4_0;
   MatmulKernel matmul_q4_k, matmul_q6_k;
-  MatmulKernel matmul_f16_rows8, matmul_q8_0_rows8, matmul_q4_0_rows8, matmul_q4_k_rows8;  // WeightLayout::Rows8
+  // WeightLayout::Rows8
+  MatmulKernel matmul_f16_rows8, matmul_q8_0_rows8, matmul_q4_0_rows8, matmul_q4_k_rows8, matmul_q6_k_rows8;
   void (*rmsnorm)(float* out, const float* x, const float* weight, int64_t n, float eps) = nullptr;
   void (*rope)(float* x, int64_t n_heads, int64_t pos, const RopeParams& p) = nullptr;
   void (*softmax)(float* x, int64_t n) = nullptr;

@@ -8,10 +8,8 @@
 // where s_x is the activation block's quant sum, so the mins cost one FMA per
 // sub-block rather than any work per weight.
 #include "core/blocks.h"
-#include "core/half.h"
 #include "kernels/avx2_kernels.h"
 #include "kernels/matmul_rows8_avx2.h"
-#include "kernels/reference_kquants.h"
 
 namespace tessera::kernels::avx2 {
 namespace {
@@ -75,38 +73,14 @@ struct Q4_KRows8 {
   }
 };
 
-// The rows past the last whole group of 8 (plain layout), one at a time.
-void q4_k_plain_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
-                     const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows) {
-  for (int64_t r = row_begin; r < row_end; ++r)
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      const TokenRows<1> x(xq, xq_stride, t, cols);
-      float sum = 0.0f;
-      for (int64_t s = 0; s < cols / kQK_K; ++s) {
-        BlockQ4_K blk;
-        __builtin_memcpy(&blk, W + r * row_stride + s * sizeof blk, sizeof blk);
-        for (int j = 0; j < 8; ++j) {
-          int sc, m;
-          ref::q4_k_scale_min(blk.scales, j, &sc, &m);
-          const int64_t b = 8 * s + j;
-          int32_t dot = 0;
-          for (int l = 0; l < 32; ++l) dot += ((blk.qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 15) * x.q[0][32 * b + l];
-          const float dsc = fp16_to_fp32(blk.d) * static_cast<float>(sc);
-          const float msc = fp16_to_fp32(blk.dmin) * static_cast<float>(m);
-          sum += (dsc * x.d[0][b]) * static_cast<float>(dot) - msc * (x.d[0][b] * static_cast<float>(x.s[0][b]));
-        }
-      }
-      y[t * rows + r] = sum;
-    }
-}
-
 }  // namespace
 
 void matmul_q4_k_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
                                int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
                                int64_t rows) {
   const int64_t r = rows8_groups<Q4_KRows8>(W, row_stride, cols, row_begin, row_end, xq, xq_stride, n_tokens, y, rows);
-  if (r < row_end) q4_k_plain_rows(W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
+  if (r < row_end)
+    reference_rows(DType::Q4_K, W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
 }
 
 }  // namespace tessera::kernels::avx2

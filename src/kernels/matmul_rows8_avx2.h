@@ -15,6 +15,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/dtype.h"
+#include "kernels/quantized_activations.h"
+#include "kernels/reference.h"
+
 namespace tessera::kernels::avx2 {
 namespace {
 
@@ -98,6 +102,18 @@ int64_t rows8_groups(const uint8_t* W, size_t row_stride, int64_t cols, int64_t 
     }
   }
   return group_end > row_begin ? group_end : row_begin;
+}
+
+// The rows past the last whole group of 8 (plain layout), for formats without a
+// plain int8 kernel: the exact integer reference, one row and token at a time
+// (at most 7 rows of a matrix).
+inline void reference_rows(DType type, const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
+                           int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
+                           int64_t rows) {
+  for (int64_t r = row_begin; r < row_end; ++r)
+    for (int64_t t = 0; t < n_tokens; ++t)
+      ref::matmul_quantized(type, ActFormat::Q8x32, W + r * row_stride, 1, cols, xq + t * xq_stride, xq_stride, 1,
+                            y + t * rows + r);
 }
 
 }  // namespace

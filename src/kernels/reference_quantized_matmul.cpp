@@ -45,11 +45,27 @@ float q4_k_sub_block(const uint8_t* p, int64_t b, int32_t* w, float* min) {
   return fp16_to_fp32(s.d) * static_cast<float>(sc);
 }
 
+// Block b % 8 (32 columns) of a Q6_K super-block as integers sc * (q - 32),
+// sc the scale of each 16-column half; returns the super-block's d.
+float q6_k_block(const uint8_t* p, int64_t b, int32_t* w) {
+  BlockQ6_K s;
+  std::memcpy(&s, p + (b / 8) * sizeof s, sizeof s);
+  const int h = static_cast<int>(b % 8) / 4, part = static_cast<int>(b % 4);
+  const uint8_t* lo = s.ql + 64 * h + 32 * (part & 1);
+  const uint8_t* hi = s.qh + 32 * h;
+  for (int l = 0; l < kBlock; ++l) {
+    const int q = ((lo[l] >> (part < 2 ? 0 : 4)) & 15) | ((hi[l] >> (2 * part)) & 3) << 4;
+    w[l] = s.scales[8 * h + 2 * part + l / 16] * (q - 32);
+  }
+  return fp16_to_fp32(s.d);
+}
+
 }  // namespace
 
 void matmul_quantized(DType type, ActFormat act, const void* W, int64_t rows, int64_t cols, const uint8_t* xq,
                       size_t xq_stride, int64_t n_tokens, float* y) {
-  if (act != ActFormat::Q8x32 || (type != DType::Q8_0 && type != DType::Q4_0 && type != DType::Q4_K))
+  if (act != ActFormat::Q8x32 || (type != DType::Q8_0 && type != DType::Q4_0 && type != DType::Q4_K &&
+                                  type != DType::Q6_K))
     fail("matmul_quantized: no reference for {} weights with activation format {}", dtype_name(type),
          static_cast<int>(act));
   const size_t stride = row_bytes(type, cols);
@@ -64,8 +80,9 @@ void matmul_quantized(DType type, ActFormat act, const void* W, int64_t rows, in
       for (int64_t b = 0; b < cols / kBlock; ++b) {
         int32_t w[kBlock];
         float min = 0.0f;
-        const float dw = type == DType::Q4_K ? q4_k_sub_block(row, b, w, &min)
-                                             : weight_block(type, row + b * block_bytes, w);
+        const float dw = type == DType::Q4_K   ? q4_k_sub_block(row, b, w, &min)
+                         : type == DType::Q6_K ? q6_k_block(row, b, w)
+                                               : weight_block(type, row + b * block_bytes, w);
         float dx;
         int32_t sx;
         std::memcpy(&dx, scales + b * sizeof(float), sizeof dx);

@@ -8,7 +8,8 @@
 namespace tessera::kernels {
 
 bool can_repack_rows8(DType type) {
-  return type == DType::F16 || type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K;
+  return type == DType::F16 || type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K ||
+         type == DType::Q6_K;
 }
 
 namespace {
@@ -22,6 +23,19 @@ void repack_q4_k_group(const uint8_t* in, size_t stride, int64_t super_blocks, u
       std::memcpy(out + 16 + 2 * i, &b.dmin, 2);
       for (int k = 0; k < 12; ++k) out[32 + 8 * k + i] = b.scales[k];
       for (int c = 0; c < 32; ++c) std::memcpy(out + 128 + 32 * c + 4 * i, b.qs + 4 * c, 4);
+    }
+  }
+}
+
+void repack_q6_k_group(const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
+  for (int64_t s = 0; s < super_blocks; ++s, out += 8 * sizeof(BlockQ6_K)) {
+    for (int i = 0; i < 8; ++i) {
+      BlockQ6_K b;
+      std::memcpy(&b, in + i * stride + s * sizeof(BlockQ6_K), sizeof b);
+      for (int c = 0; c < 32; ++c) std::memcpy(out + 32 * c + 4 * i, b.ql + 4 * c, 4);
+      for (int e = 0; e < 16; ++e) std::memcpy(out + 1024 + 32 * e + 4 * i, b.qh + 4 * e, 4);
+      std::memcpy(out + 1536 + 2 * i, &b.d, 2);
+      for (int k = 0; k < 8; ++k) std::memcpy(out + 1552 + 16 * k + 2 * i, b.scales + 2 * k, 2);
     }
   }
 }
@@ -59,6 +73,8 @@ void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t 
       repack_f16_group(in + g * stride, stride, cols, out + g * stride);
     else if (type == DType::Q4_K)
       repack_q4_k_group(in + g * stride, stride, cols / kQK_K, out + g * stride);
+    else if (type == DType::Q6_K)
+      repack_q6_k_group(in + g * stride, stride, cols / kQK_K, out + g * stride);
     else
       repack_q32_group(type, in + g * stride, stride, cols / 32, out + g * stride);
   }

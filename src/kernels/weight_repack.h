@@ -1,4 +1,4 @@
-// Load-time rearrangement of F16 / Q4_0 / Q8_0 / Q4_K weight matrices for kernels whose
+// Load-time rearrangement of F16 / Q4_0 / Q8_0 / Q4_K / Q6_K weight matrices for kernels whose
 // SIMD lanes are rows rather than columns. A repacked matrix has the same size
 // and row stride as the original; only the order of bytes within each group of
 // 8 rows changes, so it can replace the original in place of its mapping.
@@ -26,6 +26,15 @@ namespace tessera::kernels {
 //   bytes [128 + 32c + 4i, +4)       row i's quant bytes 4c .. 4c+3 (c < 32)
 // so one 8-byte load gives a scales byte of all 8 rows, and one 32-byte load
 // 4 columns of sub-blocks 2p (low nibbles) and 2p + 1 (high) for 8 rows, p = c / 8.
+//
+// For Q6_K (nb = cols / 256 super-blocks of 210 bytes) the group's super-block s
+// fills the 1680 bytes at g * 8 * stride + 1680 s with
+//   bytes [32c + 4i, +4)          row i's ql bytes 4c .. 4c+3 (c < 32)
+//   bytes [1024 + 32e + 4i, +4)   row i's qh bytes 4e .. 4e+3 (e < 16)
+//   bytes [1536 + 2i, +2)         row i's fp16 d
+//   bytes [1552 + 16k + 2i, +2)   row i's scales 2k and 2k+1 (k < 8)
+// so 32-byte loads of ql and qh give 4 columns of 8 rows, and one 16-byte load
+// the two 16-column scales of 32 columns for all 8 rows.
 //
 // For F16, column c of the group's 8 rows is the 16 bytes at g * 8 * stride + 16c
 // (row i's value at + 2i): one 16-byte load widens to 8 rows' floats.

@@ -11,7 +11,9 @@
 #include <limits>
 #include <vector>
 
+#include "core/blocks.h"
 #include "core/error.h"
+#include "core/half.h"
 #include "kernel_test_util.h"
 #include "kernels/kernels.h"
 
@@ -26,11 +28,12 @@ constexpr DType kIntDotTypes[] = {DType::Q8_0, DType::Q4_0};
 constexpr int64_t kRows[] = {1, 3, 5, 7, 33, 67};
 constexpr int64_t kCols[] = {32, 96, 160, 288, 4096};
 constexpr int64_t kTokens[] = {1, 2, 3, 5, 17};
-// Formats with an int8-activation kernel in some layout; Q4_K's rows hold whole
+// Formats with an int8-activation kernel in some layout; K-quant rows hold whole
 // super-blocks of 256.
-constexpr DType kRows8Types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K};
+constexpr DType kRows8Types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+bool is_k_quant(DType type) { return type == DType::Q4_K || type == DType::Q6_K; }
 std::vector<int64_t> cols_for(DType type) {
-  if (type == DType::Q4_K) return {256, 768, 4096};
+  if (is_k_quant(type)) return {256, 768, 4096};
   return std::vector<int64_t>(std::begin(kCols), std::end(kCols));
 }
 
@@ -182,7 +185,7 @@ TEST(QuantizeActivations, RejectsRaggedRows) {
 // quants stand for (d * q): this checks its block and nibble order.
 TEST(MatmulQuantizedReference, EqualsFloatReferenceOnDequantizedActivations) {
   for (DType type : kRows8Types)
-    for (int64_t cols : type == DType::Q4_K ? std::vector<int64_t>{256, 512} : std::vector<int64_t>{32, 288}) {
+    for (int64_t cols : is_k_quant(type) ? std::vector<int64_t>{256, 512} : std::vector<int64_t>{32, 288}) {
       SCOPED_TRACE(testing::Message() << dtype_name(type) << " cols=" << cols);
       const int64_t rows = 7, n_tokens = 3;
       const std::vector<uint8_t> w = random_matrix(type, rows, cols, 31);
@@ -315,6 +318,36 @@ TEST(Rows8Matmul, SixteenBitSumsDoNotOverflow) {
   }
 }
 
+// Q6_K's largest 16-bit partial sums: every |q - 32| = 32 (q = 0, the scale
+// negative so the block's largest magnitude maps there) against activations
+// all +127 or all -127: 16 products of 32 * 127 per sub-block and lane half.
+TEST(Rows8Matmul, Q6_KSixteenBitSumsDoNotOverflow) {
+  const KernelTable* avx2 = kernel_table(Isa::Avx2);
+  if (!avx2) GTEST_SKIP() << "no avx2 kernels on this machine";
+  const int64_t rows = 8, cols = 256;
+  const size_t stride = row_bytes(DType::Q6_K, cols);
+  std::vector<uint8_t> w(stride * rows), packed(w.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    BlockQ6_K b{};
+    b.d = fp32_to_fp16(0.01f * static_cast<float>(r + 1));
+    for (int k = 0; k < 16; ++k) b.scales[k] = static_cast<int8_t>(k % 2 ? 127 : -128);
+    std::memcpy(w.data() + r * stride, &b, sizeof b);  // ql = qh = 0: every q is 0
+  }
+  repack_weights(DType::Q6_K, WeightLayout::Rows8, w.data(), packed.data(), rows, cols);
+  for (float sign : {1.0f, -1.0f}) {
+    const std::vector<float> x(static_cast<size_t>(cols), sign);
+    const std::vector<uint8_t> xq = quantize_rows(x, cols, 1);
+    std::vector<float> want(rows), got(rows);
+    ref::matmul_quantized(DType::Q6_K, ActFormat::Q8x32, w.data(), rows, cols, xq.data(), xq.size(), 1, want.data());
+    ThreadPool pool(1);
+    matmul_with(*avx2, pool, DType::Q6_K, WeightLayout::Rows8, packed.data(), rows, cols, x.data(), 1, got.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      EXPECT_NE(want[r], 0.0f);
+      EXPECT_NEAR(got[r], want[r], 1e-5 * std::fabs(want[r])) << r;
+    }
+  }
+}
+
 // The public path: the model asks for the preferred layout, repacks once and
 // passes the layout to matmul; results match the plain layout's to rounding.
 TEST(Rows8Matmul, PublicEntryPointsRepackAndMultiply) {
@@ -381,7 +414,7 @@ TEST(Rows8Matmul, F16MatchesFloatReferenceAndIsReproducible) {
 // whatever the parts' row counts (not multiples of the row grain here).
 TEST(MatmulMany, EqualsOneMatmulPerPart) {
   ThreadPool pool(3);
-  for (DType type : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType type : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
     const WeightLayout layout = preferred_layout(type);
     const int64_t cols = 256;
     for (int64_t n_tokens : {1, 7}) {
