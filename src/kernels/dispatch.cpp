@@ -81,6 +81,8 @@ Isa best_isa_with_table() {
   return Isa::Generic;
 }
 
+constexpr int64_t kParallelQuantizeTokens = 16;
+
 // Quantized activations of the calling thread's matmuls, 64-byte aligned. It
 // grows to the largest call seen and is then reused: no allocation per call.
 uint8_t* activation_scratch(size_t bytes) {
@@ -251,7 +253,15 @@ void matmul_many_with(const KernelTable& table, ThreadPool& pool, DType type, We
   if (fn_q) {
     xq_stride = activation_row_bytes(k->act, cols);
     xq = activation_scratch(xq_stride * static_cast<size_t>(n_tokens));
-    for (int64_t t = 0; t < n_tokens; ++t) table.quantize_activations(k->act, x + t * cols, cols, xq + t * xq_stride);
+    const auto quantize = [&](int64_t begin, int64_t end, int) {
+      for (int64_t t = begin; t < end; ++t) table.quantize_activations(k->act, x + t * cols, cols, xq + t * xq_stride);
+    };
+    // A prompt's rows are quantized on every thread (serial, they held the
+    // others up ~1% of prefill); a few tokens' rows are not worth a pool job.
+    if (n_tokens >= kParallelQuantizeTokens && pool.size() > 1)
+      pool.parallel_for(n_tokens, 1, quantize);
+    else
+      quantize(0, n_tokens, 0);
   }
   pool.parallel_for(total, k->row_grain, [&](int64_t begin, int64_t end, int) {
     for (int p = 0; p < n_parts; ++p) {

@@ -4,6 +4,7 @@
 
 #include "kernels/attention.h"
 #include "kernels/kernels.h"
+#include "model/token_ranges.h"
 
 namespace tessera::model {
 
@@ -14,13 +15,15 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeig
   multiply_each(pool, {{&w.q, buf.q.data()}, {&w.k, buf.k.data()}, {&w.v, buf.v.data()}}, buf.xn.data(), n);
 
   kernels::RopeParams rope{d, c.rope_dim, c.rope_freq_base, c.rope_freq_scale, rope_freqs, c.rope_neox};
-  for (int64_t t = 0; t < n; ++t) {
-    const int64_t pos = pos0 + t;
-    kernels::rope(buf.q.data() + t * c.q_dim(), c.n_head, pos, rope);
-    float* k = buf.k.data() + t * c.kv_dim();
-    kernels::rope(k, c.n_head_kv, pos, rope);
-    cache.store(layer, pos, k, buf.v.data() + t * c.kv_dim());  // in the cache's types
-  }
+  for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t pos = pos0 + t;
+      kernels::rope(buf.q.data() + t * c.q_dim(), c.n_head, pos, rope);
+      float* k = buf.k.data() + t * c.kv_dim();
+      kernels::rope(k, c.n_head_kv, pos, rope);
+      cache.store(layer, pos, k, buf.v.data() + t * c.kv_dim());  // in the cache's types; rows of its own
+    }
+  });
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   kernels::attention(pool, buf.q.data(), n, c.n_head, pos0, cache.layer_view(layer), scale, buf.attn.data());

@@ -4,6 +4,7 @@
 #include "kernels/kernels.h"
 #include "model/attention_mixer.h"
 #include "model/swiglu_channel.h"
+#include "model/token_ranges.h"
 
 namespace tessera::model {
 
@@ -37,18 +38,25 @@ void Model::forward(ThreadPool& pool, KvCache& cache, ForwardBuffers& buf, const
 
   // MetaFormer block: x += mixer(norm1(x)); x += channel(norm2(x)).
   auto add_delta = [&] {
-    for (int64_t i = 0; i < n * d; ++i) buf.x[static_cast<size_t>(i)] += buf.delta[static_cast<size_t>(i)];
+    for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin * d; i < end * d; ++i) buf.x[static_cast<size_t>(i)] += buf.delta[static_cast<size_t>(i)];
+    });
+  };
+  auto norm = [&](const float* weight) {
+    for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) kernels::rmsnorm(&buf.xn[t * d], &buf.x[t * d], weight, d, c.rms_eps);
+    });
   };
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const BlockWeights& blk = weights_.blocks[static_cast<size_t>(l)];
-    for (int64_t t = 0; t < n; ++t) kernels::rmsnorm(&buf.xn[t * d], &buf.x[t * d], blk.mixer_norm, d, c.rms_eps);
+    norm(blk.mixer_norm);
     switch (arch_->mixer) {
       case MixerKind::Attention:
         attention_mixer(pool, c, blk.attention, weights_.rope_freqs, l, cache, buf, n, pos0);
         break;
     }
     add_delta();
-    for (int64_t t = 0; t < n; ++t) kernels::rmsnorm(&buf.xn[t * d], &buf.x[t * d], blk.channel_norm, d, c.rms_eps);
+    norm(blk.channel_norm);
     switch (arch_->channel) {
       case ChannelKind::SwiGLU:
         swiglu_channel(pool, c, blk.mlp, buf, n);
