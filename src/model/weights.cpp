@@ -91,27 +91,34 @@ ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, c
 
 namespace {
 
-void repack(Matrix& m, ModelWeights& w) {
-  const kernels::WeightLayout layout = kernels::preferred_layout(m.type);
-  if (layout == kernels::WeightLayout::Plain) return;
-  const size_t bytes = row_bytes(m.type, m.cols) * static_cast<size_t>(m.rows);
-  auto* dst = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-  if (!dst) fail("out of memory repacking a {} x {} {} matrix", m.rows, m.cols, dtype_name(m.type));
-  w.repacked.emplace_back(dst);
-  kernels::repack_weights(m.type, layout, m.data, dst, m.rows, m.cols);
-  m.data = dst;
-  m.layout = layout;
+std::vector<Matrix*> matrices_to_repack(ModelWeights& w) {
+  std::vector<Matrix*> out;
+  for (auto& b : w.blocks)
+    for (Matrix* m : {&b.attention.q, &b.attention.k, &b.attention.v, &b.attention.o, &b.mlp.gate, &b.mlp.up,
+                      &b.mlp.down})
+      out.push_back(m);
+  out.push_back(&w.output);  // a tied head gets its own copy; token_embd stays plain
+  std::erase_if(out, [](const Matrix* m) { return kernels::preferred_layout(m->type) == kernels::WeightLayout::Plain; });
+  return out;
 }
+
+size_t aligned_bytes(const Matrix& m) { return (row_bytes(m.type, m.cols) * static_cast<size_t>(m.rows) + 63) / 64 * 64; }
 
 }  // namespace
 
 void repack_for_kernels(ModelWeights& w) {
-  for (auto& b : w.blocks) {
-    for (Matrix* m : {&b.attention.q, &b.attention.k, &b.attention.v, &b.attention.o, &b.mlp.gate, &b.mlp.up,
-                      &b.mlp.down})
-      repack(*m, w);
+  const std::vector<Matrix*> todo = matrices_to_repack(w);
+  size_t total = 0;
+  for (const Matrix* m : todo) total += aligned_bytes(*m);
+  w.repacked = LargeBuffer(total);  // one mapping, huge pages: decode streams all of it per token
+  uint8_t* dst = w.repacked.data();
+  for (Matrix* m : todo) {
+    const kernels::WeightLayout layout = kernels::preferred_layout(m->type);
+    kernels::repack_weights(m->type, layout, m->data, dst, m->rows, m->cols);
+    m->data = dst;
+    m->layout = layout;
+    dst += aligned_bytes(*m);
   }
-  repack(w.output, w);  // a tied head gets its own copy; token_embd stays plain
 }
 
 }  // namespace tessera::model

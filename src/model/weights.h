@@ -2,13 +2,12 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <initializer_list>
 #include <utility>
-#include <memory>
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/large_buffer.h"
 #include "io/model_file.h"
 #include "kernels/kernels.h"
 #include "core/thread_pool.h"
@@ -70,10 +69,7 @@ struct ModelWeights {
   Matrix output;                     // n_vocab rows of n_embd (may alias token_embd)
   const float* rope_freqs = nullptr;  // rope_dim / 2 factors, or null
   std::vector<std::vector<float>> owned;  // vectors converted to F32 at load
-  struct FreeBytes {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  std::vector<std::unique_ptr<uint8_t, FreeBytes>> repacked;  // matrices rearranged for the kernels
+  LargeBuffer repacked;  // matrices rearranged for the kernels, one after another
 };
 
 // Finds every tensor the architecture needs, checks shape and type, and returns
