@@ -81,13 +81,17 @@ struct PerplexityStats {
 
 struct ConvertOptions {
   std::string tokenizer_path;  // llama2.c checkpoints: their tokenizer file
-  std::string weight_type;     // "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"; empty keeps each tensor's
+  // Format of the weight matrices: "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k",
+  // or a llama.cpp mixture, "q4_k_m" / "q4_k_s" (a format per tensor, chosen by
+  // llama-quantize's rule); case-insensitive. Empty keeps each tensor's.
+  std::string weight_type;
   // Called before each tensor is written: index, count, name, source and target type.
   std::function<void(size_t, size_t, const std::string&, const std::string&, const std::string&)> on_tensor;
 };
 
 // Reads any model file Tessera can open and writes it as GGUF. Vectors stay F32;
-// matrices whose rows are not whole blocks of weight_type are stored as F16.
+// matrices whose rows are not whole blocks of weight_type are stored as F16 (a
+// mixture stores them as Q8_0, else F16).
 // Throws Error (bad input file or type; UsageError for an unknown type name).
 void convert_model_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& options);
 
@@ -95,7 +99,7 @@ struct RandomModelSpec {
   std::string preset = "tiny";  // "tiny", "110m", "tinyllama-1.1b"
   // Overrides of the preset's shape; <= 0 keeps the preset's value.
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx = 0;
-  std::string weight_type = "f32";  // format of the weight matrices
+  std::string weight_type = "f32";  // format of the weight matrices, or a mixture, as ConvertOptions
   bool tied_output = false;
   uint64_t seed = 1;
   std::function<void(size_t, size_t, const std::string&)> on_tensor;  // index, count, name

@@ -1,5 +1,7 @@
 #include "engine/model_converter.h"
 
+#include <algorithm>
+#include <variant>
 #include <vector>
 
 #include "core/error.h"
@@ -25,10 +27,29 @@ std::optional<uint32_t> file_type_id(DType type) {
   }
 }
 
+// A tied output head that the reader exposes as a view of the embedding (a
+// llama2.c checkpoint's classifier): not a tensor of its own.
+bool is_view_of_embedding(const io::ModelFile& in, const io::TensorInfo& t) {
+  if (t.name != "output.weight") return false;
+  const auto* e = in.find_tensor("token_embd.weight");
+  return e && e->data == t.data && e->nbytes == t.nbytes;
+}
+
 }  // namespace
 
-DType converted_type(const io::TensorInfo& t, const ConvertOptions& options) {
-  if (!options.weight_type || t.ne.size() != 2) return t.ne.size() == 1 ? DType::F32 : t.type;
+MixedModel mixed_model_of(const io::ModelFile& in) {
+  MixedModel m{0, false};
+  for (const auto& t : in.tensors) {
+    if (auto layer = block_index(t.name)) m.n_layer = std::max(m.n_layer, *layer + 1);
+    if (t.name == "output.weight" && !is_view_of_embedding(in, t)) m.has_output = true;
+  }
+  return m;
+}
+
+DType converted_type(const io::TensorInfo& t, const ConvertOptions& options, const MixedModel& model) {
+  if (t.ne.size() != 2) return t.ne.size() == 1 ? DType::F32 : t.type;
+  if (options.mix) return tensor_type_for(*options.mix, t.name, t.ne, model);
+  if (!options.weight_type) return t.type;
   const DType want = *options.weight_type;
   return t.ne[0] % dtype_info(want).block_size == 0 ? want : DType::F16;
 }
@@ -41,15 +62,15 @@ void convert_model(const io::ModelFile& in, const std::string& out_path, const C
     if (key != "general.alignment") w.set(key, value);
   if (options.weight_type)
     if (auto id = file_type_id(*options.weight_type)) w.set_u32("general.file_type", *id);
+  if (options.mix) w.set_u32("general.file_type", quant_mix_file_type(*options.mix));
+  const MixedModel model = mixed_model_of(in);
 
   std::vector<float> row;
   for (size_t i = 0; i < in.tensors.size(); ++i) {
     const io::TensorInfo& t = in.tensors[i];
-    // A tied output head that the reader exposes as a view of the embedding is
-    // left out: a file without output.weight is read as tied.
-    if (t.name == "output.weight")
-      if (const auto* e = in.find_tensor("token_embd.weight"); e && e->data == t.data && e->nbytes == t.nbytes) continue;
-    const DType out_type = converted_type(t, options);
+    // Left out: a file without output.weight is read as tied.
+    if (is_view_of_embedding(in, t)) continue;
+    const DType out_type = converted_type(t, options, model);
     if (options.on_tensor) options.on_tensor(i, in.tensors.size(), t, out_type);
     if (out_type == t.type) {
       w.add_tensor(t.name, t.type, t.ne, t.data, t.nbytes);
@@ -77,9 +98,11 @@ namespace tessera {
 void convert_model_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& o) {
   engine::ConvertOptions options;
   if (!o.weight_type.empty()) {
-    options.weight_type = dtype_from_name(o.weight_type);
-    if (!options.weight_type)
-      throw UsageError("unknown weight type '" + o.weight_type + "' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)");
+    const auto choice = engine::parse_weight_type(o.weight_type);
+    if (const auto* mix = std::get_if<engine::QuantMix>(&choice))
+      options.mix = *mix;
+    else
+      options.weight_type = std::get<DType>(choice);
   }
   if (o.on_tensor)
     options.on_tensor = [&](size_t i, size_t n, const io::TensorInfo& t, DType out) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/dtype.h"
+#include "engine/quant_mix.h"
 #include "io/model_file.h"
 
 namespace tessera::engine {
@@ -17,14 +18,22 @@ struct ConvertOptions {
   // (norms) stay F32, and a matrix whose rows are not whole blocks of the
   // target format is stored as F16 instead (reported through on_tensor).
   std::optional<DType> weight_type;
+  // Instead of weight_type: each tensor's format by the mixture's rule
+  // (tensor_type_for), which has its own fallbacks.
+  std::optional<QuantMix> mix;
   std::function<void(size_t index, size_t count, const io::TensorInfo& in, DType out_type)> on_tensor;
 };
 
-// Tensor format written for `t` under `options` (the policy described above).
-DType converted_type(const io::TensorInfo& t, const ConvertOptions& options);
+// What a mixture needs of `in`: its layer count (from the blk.N names) and
+// whether it has an output head of its own.
+MixedModel mixed_model_of(const io::ModelFile& in);
 
-// Copies metadata (general.file_type updated) and tensors; throws Error naming
-// the tensor at fault (e.g. a source type that cannot be converted).
+// Tensor format written for `t` of `model` under `options` (the policy described above).
+DType converted_type(const io::TensorInfo& t, const ConvertOptions& options, const MixedModel& model);
+
+// Copies metadata (general.file_type set for a new format or mixture) and
+// tensors; throws Error naming the tensor at fault (e.g. a source type that
+// cannot be converted).
 void convert_model(const io::ModelFile& in, const std::string& out_path, const ConvertOptions& options);
 
 }  // namespace tessera::engine

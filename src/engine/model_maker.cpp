@@ -1,6 +1,7 @@
 #include "engine/model_maker.h"
 
 #include <cmath>
+#include <variant>
 
 #include "core/error.h"
 #include "kernels/kernels.h"
@@ -122,6 +123,10 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
   if (!kernels::supports(o.weight_type)) fail("cannot write weights as {}: no kernels for it", dtype_name(o.weight_type));
   io::GgufWriter w;
   add_llama_metadata(w, s, synthetic_vocab(s.n_vocab));
+  // llama.cpp's tools name a mixture by this key; without it they guess from the
+  // commonest tensor type, which cannot tell Q4_K_S from Q4_K_M.
+  if (o.mix) w.set_u32("general.file_type", quant_mix_file_type(*o.mix));
+  const MixedModel mixed{s.n_layer, !o.tied_output};
   size_t count = 0, index = 0;
   for_each_llama_tensor(s, o.tied_output, [&](const std::string&, std::vector<int64_t>) { ++count; });
   Rng rng{o.seed};
@@ -129,7 +134,7 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
   for_each_llama_tensor(s, o.tied_output, [&](const std::string& name, std::vector<int64_t> ne) {
     if (o.on_tensor) o.on_tensor(index++, count, name);
     const bool is_vector = ne.size() == 1;
-    const DType type = is_vector ? DType::F32 : o.weight_type;
+    const DType type = o.mix ? tensor_type_for(*o.mix, name, ne, mixed) : is_vector ? DType::F32 : o.weight_type;
     const int64_t cols = ne[0], rows = is_vector ? 1 : ne[1];
     const size_t stride = row_bytes(type, cols);
     // Uniform on [-a, a] has variance a^2 / 3: a = sqrt(3 / fan_in) matches N(0, 1/fan_in).
@@ -162,9 +167,11 @@ void make_random_model(const std::string& path, const RandomModelSpec& spec) {
   over(o.shape.n_head_kv, spec.n_head_kv);
   over(o.shape.n_ff, spec.n_ff);
   over(o.shape.n_ctx, spec.n_ctx);
-  const auto type = dtype_from_name(spec.weight_type);
-  if (!type) throw UsageError("unknown weight type '" + spec.weight_type + "'");
-  o.weight_type = *type;
+  const auto choice = engine::parse_weight_type(spec.weight_type);
+  if (const auto* mix = std::get_if<engine::QuantMix>(&choice))
+    o.mix = *mix;
+  else
+    o.weight_type = std::get<DType>(choice);
   o.tied_output = spec.tied_output;
   o.seed = spec.seed;
   o.on_tensor = spec.on_tensor;

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/dtype.h"
+#include "engine/quant_mix.h"
 #include "io/gguf_writer.h"
 
 namespace tessera::engine {
@@ -36,13 +38,15 @@ void for_each_llama_tensor(const ModelShape& shape, bool tied_output,
 struct RandomModelOptions {
   ModelShape shape;
   DType weight_type = DType::F32;  // matrices; norms are F32
+  std::optional<QuantMix> mix;     // instead of weight_type: each tensor by the mixture's rule
   bool tied_output = false;
   uint64_t seed = 1;
   std::function<void(size_t index, size_t count, const std::string& name)> on_tensor;
 };
 
 // Weights uniform with the variance of N(0, 1/fan_in) (norm weights near 1).
-// Throws Error if a matrix's rows are not whole blocks of weight_type.
+// Throws Error if a matrix's rows are not whole blocks of weight_type (a
+// mixture falls back instead, and sets general.file_type).
 void write_random_model(const std::string& path, const RandomModelOptions& options);
 
 }  // namespace tessera::engine

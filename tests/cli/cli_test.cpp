@@ -366,6 +366,46 @@ TEST(CliQuantize, QuantizedModelRuns) {
   expect_failure(run_tessera("quantize " + q(src) + " " + q(out)), 2, {"type"});
 }
 
+// llama-quantize's mixture names, any case; the model comes from mkmodel (256-wide
+// rows, 8 layers: use_more_bits picks layers 0, 3, 6, 7).
+TEST(CliQuantize, MixturesQ4_K_MAndQ4_K_S) {
+  test::TempDir dir;
+  const std::string f32 = dir.file("f32.gguf"), m = dir.file("q4_k_m.gguf"), s = dir.file("q4_k_s.gguf");
+  ASSERT_EQ(run_tessera("mkmodel " + q(f32) + " --dim 256 --ffn 512 --layers 8").exit_code, 0);
+  auto r = run_tessera("quantize " + q(f32) + " " + q(m) + " Q4_K_M");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto fm = io::open_model_file(m);
+  EXPECT_EQ(fm.meta.get_int("general.file_type"), 15);
+  EXPECT_EQ(fm.find_tensor("output.weight")->type, DType::Q6_K);
+  EXPECT_EQ(fm.find_tensor("blk.3.attn_v.weight")->type, DType::Q6_K);
+  EXPECT_EQ(fm.find_tensor("blk.4.attn_v.weight")->type, DType::Q4_K);
+  EXPECT_EQ(fm.find_tensor("blk.4.attn_q.weight")->type, DType::Q4_K);
+  EXPECT_EQ(run_tessera("run -m " + q(m) + " -p abc -n 4 --temp 0").exit_code, 0);
+
+  r = run_tessera("convert " + q(f32) + " " + q(s) + " --type q4_k_s");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto fs = io::open_model_file(s);
+  EXPECT_EQ(fs.meta.get_int("general.file_type"), 14);
+  EXPECT_EQ(fs.find_tensor("blk.3.attn_v.weight")->type, DType::Q6_K);  // llama.cpp: Q5_K
+  EXPECT_EQ(fs.find_tensor("blk.4.attn_v.weight")->type, DType::Q4_K);
+
+  expect_failure(run_tessera("quantize " + q(f32) + " " + q(m) + " q4_k_l"), 2, {"q4_k_l", "q4_k_m, q4_k_s"});
+}
+
+TEST(CliMkmodel, MixtureType) {
+  test::TempDir dir;
+  const std::string out = dir.file("m.gguf");
+  auto r = run_tessera("mkmodel " + q(out) + " --type q4_k_m --dim 256 --ffn 512 --layers 8 --tied");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto f = io::open_model_file(out);
+  EXPECT_EQ(f.meta.get_int("general.file_type"), 15);
+  EXPECT_EQ(f.find_tensor("token_embd.weight")->type, DType::Q6_K);  // tied: quantised as the output
+  EXPECT_EQ(f.find_tensor("blk.7.ffn_down.weight")->type, DType::Q6_K);
+  EXPECT_EQ(f.find_tensor("blk.5.ffn_down.weight")->type, DType::Q4_K);
+  EXPECT_EQ(run_tessera("run -m " + q(out) + " -p abc -n 4 --temp 0").exit_code, 0);
+  expect_failure(run_tessera("mkmodel /tmp/x.gguf --type q4_k_x"), 2, {"q4_k_x", "q4_k_m, q4_k_s"});
+}
+
 }  // namespace
 }  // namespace tessera
 
