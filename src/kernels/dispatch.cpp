@@ -222,39 +222,53 @@ void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, const v
 
 void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, const void* W,
                  int64_t rows, int64_t cols, const float* x, int64_t n_tokens, float* y) {
-  const MatmulPart part{W, rows, y};
-  matmul_many_with(table, pool, type, layout, cols, x, n_tokens, &part, 1);
+  const MatmulPart part{W, rows, y, type, layout};
+  matmul_many_with(table, pool, cols, x, n_tokens, &part, 1);
 }
 
-void matmul_many_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, int64_t cols,
-                      const float* x, int64_t n_tokens, const MatmulPart* parts, int n_parts) {
-  const MatmulKernel* k = table.matmul_for(type, layout);
-  if (!k && layout != WeightLayout::Plain)
-    fail("matmul: no kernel for tensor type {} in layout rows8 on the {} tier", dtype_name(type), isa_name(table.isa));
-  if (!k) fail("matmul: no kernel for tensor type {}", dtype_name(type));
-  if (n_tokens < 0) fail("matmul: negative size ({} tokens)", n_tokens);
-  const size_t stride = row_bytes(type, cols);  // also checks cols against the block size
-  // The parts' rows laid end to end; a part's rows start on a whole grain, so
-  // each part gets ranges the kernel accepts (rows8 kernels need multiples of 8).
-  constexpr int kMaxParts = 8;  // a fixed array: no allocation per call
+void matmul_many_with(const KernelTable& table, ThreadPool& pool, int64_t cols, const float* x, int64_t n_tokens,
+                      const MatmulPart* parts, int n_parts) {
+  constexpr int kMaxParts = 8;  // fixed arrays: no allocation per call
   if (n_parts < 1 || n_parts > kMaxParts) fail("matmul: {} parts (1 to {} supported)", n_parts, kMaxParts);
-  int64_t total = 0;
+  if (n_tokens < 0) fail("matmul: negative size ({} tokens)", n_tokens);
+  // The parts' rows laid end to end; a part's rows start on a whole grain of the
+  // largest kernel grain, so each part gets ranges its kernel accepts (rows8
+  // kernels need multiples of 8).
+  const MatmulKernel* kernel[kMaxParts];
+  size_t stride[kMaxParts];
   int64_t start[kMaxParts];
+  int64_t grain = 1, total = 0;
+  ActFormat act = ActFormat::F32;  // the one quantized format the int8 parts share
   for (int p = 0; p < n_parts; ++p) {
-    if (parts[p].rows < 0) fail("matmul: negative size ({} rows)", parts[p].rows);
+    const MatmulPart& part = parts[p];
+    const MatmulKernel* k = table.matmul_for(part.type, part.layout);
+    if (!k && part.layout != WeightLayout::Plain)
+      fail("matmul: no kernel for tensor type {} in layout rows8 on the {} tier", dtype_name(part.type),
+           isa_name(table.isa));
+    if (!k) fail("matmul: no kernel for tensor type {}", dtype_name(part.type));
+    if (part.rows < 0) fail("matmul: negative size ({} rows)", part.rows);
+    if (k->rows_q) {
+      if (act != ActFormat::F32 && act != k->act)
+        fail("matmul: parts need different activation formats ({} and {})", static_cast<int>(act),
+             static_cast<int>(k->act));
+      act = k->act;
+    }
+    kernel[p] = k;
+    stride[p] = row_bytes(part.type, cols);  // also checks cols against the block size
+    grain = std::max(grain, k->row_grain);
+  }
+  for (int p = 0; p < n_parts; ++p) {
     start[p] = total;
-    total += (parts[p].rows + k->row_grain - 1) / k->row_grain * k->row_grain;
+    total += (parts[p].rows + grain - 1) / grain * grain;
   }
   if (total == 0 || n_tokens == 0) return;
-  const MatmulQuantizedRowsFn fn_q = k->rows_q;
-  const MatmulRowsFn fn = k->rows;
   size_t xq_stride = 0;
   uint8_t* xq = nullptr;
-  if (fn_q) {
-    xq_stride = activation_row_bytes(k->act, cols);
+  if (act != ActFormat::F32) {
+    xq_stride = activation_row_bytes(act, cols);
     xq = activation_scratch(xq_stride * static_cast<size_t>(n_tokens));
     const auto quantize = [&](int64_t begin, int64_t end, int) {
-      for (int64_t t = begin; t < end; ++t) table.quantize_activations(k->act, x + t * cols, cols, xq + t * xq_stride);
+      for (int64_t t = begin; t < end; ++t) table.quantize_activations(act, x + t * cols, cols, xq + t * xq_stride);
     };
     // A prompt's rows are quantized on every thread (serial, they held the
     // others up ~1% of prefill); a few tokens' rows are not worth a pool job.
@@ -263,17 +277,17 @@ void matmul_many_with(const KernelTable& table, ThreadPool& pool, DType type, We
     else
       quantize(0, n_tokens, 0);
   }
-  pool.parallel_for(total, k->row_grain, [&](int64_t begin, int64_t end, int) {
+  pool.parallel_for(total, grain, [&](int64_t begin, int64_t end, int) {
     for (int p = 0; p < n_parts; ++p) {
       const MatmulPart& part = parts[p];
       const int64_t lo = std::max<int64_t>(begin - start[p], 0);
       const int64_t hi = std::min<int64_t>(end - start[p], part.rows);
       if (lo >= hi) continue;
       const auto* w = static_cast<const uint8_t*>(part.W);
-      if (fn_q)
-        fn_q(w, stride, cols, lo, hi, xq, xq_stride, n_tokens, part.y, part.rows);
+      if (kernel[p]->rows_q)
+        kernel[p]->rows_q(w, stride[p], cols, lo, hi, xq, xq_stride, n_tokens, part.y, part.rows);
       else
-        fn(w, stride, cols, lo, hi, x, n_tokens, part.y, part.rows);
+        kernel[p]->rows(w, stride[p], cols, lo, hi, x, n_tokens, part.y, part.rows);
     }
   });
 }

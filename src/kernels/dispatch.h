@@ -97,8 +97,8 @@ void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, const v
 void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, const void* W,
                  int64_t rows, int64_t cols, const float* x, int64_t n_tokens, float* y);
 // kernels::matmul_many through a given table.
-void matmul_many_with(const KernelTable& table, ThreadPool& pool, DType type, WeightLayout layout, int64_t cols,
-                      const float* x, int64_t n_tokens, const MatmulPart* parts, int n_parts);
+void matmul_many_with(const KernelTable& table, ThreadPool& pool, int64_t cols, const float* x, int64_t n_tokens,
+                      const MatmulPart* parts, int n_parts);
 
 // How attention_with splits its work; 0 fields are chosen by choose_attention_schedule.
 struct AttentionSchedule {

@@ -19,9 +19,9 @@ void matmul(ThreadPool& pool, DType type, WeightLayout layout, const void* W, in
   matmul_with(active_table(), pool, type, layout, W, rows, cols, x, n_tokens, y);
 }
 
-void matmul_many(ThreadPool& pool, DType type, WeightLayout layout, int64_t cols, const float* x, int64_t n_tokens,
-                 const MatmulPart* parts, int n_parts) {
-  matmul_many_with(active_table(), pool, type, layout, cols, x, n_tokens, parts, n_parts);
+void matmul_many(ThreadPool& pool, int64_t cols, const float* x, int64_t n_tokens, const MatmulPart* parts,
+                 int n_parts) {
+  matmul_many_with(active_table(), pool, cols, x, n_tokens, parts, n_parts);
 }
 
 WeightLayout preferred_layout(DType type) {

@@ -35,16 +35,19 @@ void repack_weights(DType type, WeightLayout layout, const void* src, void* dst,
 void matmul(ThreadPool& pool, DType type, WeightLayout layout, const void* W, int64_t rows, int64_t cols,
             const float* x, int64_t n_tokens, float* y);
 
-// Several matrices of one type, layout and width applied to the same x in one
-// pass of the pool: y_i = W_i x for each part. Activations are prepared once and
+// Several matrices of one width applied to the same x in one pass of the pool:
+// y_i = W_i x for each part, each in its own type and layout (Q4_K_M mixes Q4_K
+// and Q6_K in Q/K/V). Activations are quantized once for all the int8 parts, and
 // the threads share one job (decode: Q/K/V and gate/up cost one wake-up each).
 struct MatmulPart {
   const void* W = nullptr;
   int64_t rows = 0;
   float* y = nullptr;  // n_tokens x rows
+  DType type = DType::F32;
+  WeightLayout layout = WeightLayout::Plain;
 };
-void matmul_many(ThreadPool& pool, DType type, WeightLayout layout, int64_t cols, const float* x, int64_t n_tokens,
-                 const MatmulPart* parts, int n_parts);
+void matmul_many(ThreadPool& pool, int64_t cols, const float* x, int64_t n_tokens, const MatmulPart* parts,
+                 int n_parts);
 
 // out = x / sqrt(mean(x^2) + eps) * weight; out may alias x.
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps);

@@ -30,21 +30,21 @@ inline void multiply(ThreadPool& pool, const Matrix& W, const float* x, int64_t 
   kernels::matmul(pool, W.type, W.layout, W.data, W.rows, W.cols, x, n_tokens, y);
 }
 
-// y_i = W_i x for matrices that can share one pass (same type, layout and
-// width; see kernels::matmul_many), else one multiply each.
+// y_i = W_i x in one pass (kernels::matmul_many) for matrices of one width, of
+// any types and layouts; else one multiply each.
 inline void multiply_each(ThreadPool& pool, std::initializer_list<std::pair<const Matrix*, float*>> outputs,
                           const float* x, int64_t n_tokens) {
   const Matrix& first = *outputs.begin()->first;
   kernels::MatmulPart parts[8];
   int n = 0;
   for (auto [W, y] : outputs) {
-    if (W->type != first.type || W->layout != first.layout || W->cols != first.cols || n == 8) {
+    if (W->cols != first.cols || n == 8) {
       for (auto [W2, y2] : outputs) multiply(pool, *W2, x, n_tokens, y2);
       return;
     }
-    parts[n++] = {W->data, W->rows, y};
+    parts[n++] = {W->data, W->rows, y, W->type, W->layout};
   }
-  kernels::matmul_many(pool, first.type, first.layout, first.cols, x, n_tokens, parts, n);
+  kernels::matmul_many(pool, first.cols, x, n_tokens, parts, n);
 }
 
 struct AttentionWeights {

@@ -411,38 +411,46 @@ TEST(Rows8Matmul, F16MatchesFloatReferenceAndIsReproducible) {
 }
 
 // Several matrices in one pass give each exactly what its own matmul gives,
-// whatever the parts' row counts (not multiples of the row grain here).
+// whatever the parts' row counts (not multiples of the row grain here) and
+// whether they share a type (int8 and float-activation kernels side by side).
 TEST(MatmulMany, EqualsOneMatmulPerPart) {
   ThreadPool pool(3);
-  for (DType type : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
-    const WeightLayout layout = preferred_layout(type);
+  const std::vector<std::vector<DType>> part_types = {
+      {DType::F32, DType::F32, DType::F32},    {DType::F16, DType::F16, DType::F16},
+      {DType::Q8_0, DType::Q8_0, DType::Q8_0}, {DType::Q4_0, DType::Q4_0, DType::Q4_0},
+      {DType::Q4_K, DType::Q4_K, DType::Q4_K}, {DType::Q6_K, DType::Q6_K, DType::Q6_K},
+      {DType::Q4_K, DType::Q4_K, DType::Q6_K}, {DType::Q8_0, DType::F16, DType::BF16}};
+  for (const std::vector<DType>& types : part_types) {
     const int64_t cols = 256;
-    for (int64_t n_tokens : {1, 7}) {
-      SCOPED_TRACE(testing::Message() << dtype_name(type) << " n_tokens=" << n_tokens);
+    for (int64_t n_tokens : {1, 7, 20}) {
+      SCOPED_TRACE(testing::Message() << dtype_name(types[0]) << "," << dtype_name(types[1]) << ","
+                                      << dtype_name(types[2]) << " n_tokens=" << n_tokens);
       const int64_t part_rows[] = {40, 5, 33};
       std::vector<std::vector<uint8_t>> w;
       std::vector<std::vector<float>> separate, together;
       MatmulPart parts[3];
       const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 77);
       for (int p = 0; p < 3; ++p) {
+        const DType type = types[static_cast<size_t>(p)];
+        const WeightLayout layout = preferred_layout(type);
         const std::vector<uint8_t> plain = random_matrix(type, part_rows[p], cols, 70 + p);
         w.emplace_back(plain.size());
         repack_weights(type, layout, plain.data(), w.back().data(), part_rows[p], cols);
         separate.emplace_back(static_cast<size_t>(part_rows[p] * n_tokens));
         together.emplace_back(separate.back().size(), NAN);
         matmul(pool, type, layout, w.back().data(), part_rows[p], cols, x.data(), n_tokens, separate.back().data());
+        parts[p] = {w.back().data(), part_rows[p], together.back().data(), type, layout};
       }
-      for (int p = 0; p < 3; ++p) parts[p] = {w[p].data(), part_rows[p], together[p].data()};
-      matmul_many(pool, type, layout, cols, x.data(), n_tokens, parts, 3);
+      matmul_many(pool, cols, x.data(), n_tokens, parts, 3);
       for (int p = 0; p < 3; ++p)
         ASSERT_EQ(0, std::memcmp(separate[p].data(), together[p].data(), separate[p].size() * sizeof(float))) << p;
     }
   }
   std::vector<float> x(32), y(1);
   const std::vector<uint8_t> w = random_matrix(DType::F32, 1, 32, 1);
-  std::vector<MatmulPart> nine(9, MatmulPart{w.data(), 1, y.data()});
-  EXPECT_THROW(matmul_many(pool, DType::F32, WeightLayout::Plain, 32, x.data(), 1, nine.data(), 0), Error);
-  EXPECT_THROW(matmul_many(pool, DType::F32, WeightLayout::Plain, 32, x.data(), 1, nine.data(), 9), Error);
+  std::vector<MatmulPart> nine(9, MatmulPart{w.data(), 1, y.data(), DType::F32, WeightLayout::Plain});
+  EXPECT_THROW(matmul_many(pool, 32, x.data(), 1, nine.data(), 0), Error);
+  EXPECT_THROW(matmul_many(pool, 32, x.data(), 1, nine.data(), 9), Error);
 }
 
 TEST(Rows8Matmul, TiersWithoutRows8KernelsRejectIt) {
