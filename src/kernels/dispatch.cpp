@@ -55,8 +55,8 @@ KernelTable make_avx2_table() {
   t.matmul_q8_0_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q8_0_rows8_q8_rows};
   t.matmul_q4_0_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q4_0_rows8_q8_rows};
   t.matmul_f16_rows8 = {avx2::matmul_f16_rows8_rows, avx2::kMatmulRowGrain};
-  t.matmul_q4_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q4_k_rows8_q8_rows};
-  t.matmul_q6_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q6_k_rows8_q8_rows};
+  t.matmul_q4_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_q4_k_rows8_q8_rows};
+  t.matmul_q6_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_q6_k_rows8_q8_rows};
   t.rmsnorm = avx2::rmsnorm;
   t.softmax = avx2::softmax;
   t.swiglu = avx2::swiglu;
@@ -237,8 +237,10 @@ void matmul_many_with(const KernelTable& table, ThreadPool& pool, int64_t cols, 
   const MatmulKernel* kernel[kMaxParts];
   size_t stride[kMaxParts];
   int64_t start[kMaxParts];
+  int act_index[kMaxParts];  // which quantized copy of x a part reads
+  ActFormat acts[kMaxParts];  // the distinct quantized formats the parts need
+  int n_acts = 0;
   int64_t grain = 1, total = 0;
-  ActFormat act = ActFormat::F32;  // the one quantized format the int8 parts share
   for (int p = 0; p < n_parts; ++p) {
     const MatmulPart& part = parts[p];
     const MatmulKernel* k = table.matmul_for(part.type, part.layout);
@@ -247,11 +249,10 @@ void matmul_many_with(const KernelTable& table, ThreadPool& pool, int64_t cols, 
            isa_name(table.isa));
     if (!k) fail("matmul: no kernel for tensor type {}", dtype_name(part.type));
     if (part.rows < 0) fail("matmul: negative size ({} rows)", part.rows);
+    act_index[p] = -1;
     if (k->rows_q) {
-      if (act != ActFormat::F32 && act != k->act)
-        fail("matmul: parts need different activation formats ({} and {})", static_cast<int>(act),
-             static_cast<int>(k->act));
-      act = k->act;
+      act_index[p] = static_cast<int>(std::find(acts, acts + n_acts, k->act) - acts);
+      if (act_index[p] == n_acts) acts[n_acts++] = k->act;
     }
     kernel[p] = k;
     stride[p] = row_bytes(part.type, cols);  // also checks cols against the block size
@@ -262,13 +263,19 @@ void matmul_many_with(const KernelTable& table, ThreadPool& pool, int64_t cols, 
     total += (parts[p].rows + grain - 1) / grain * grain;
   }
   if (total == 0 || n_tokens == 0) return;
-  size_t xq_stride = 0;
-  uint8_t* xq = nullptr;
-  if (act != ActFormat::F32) {
-    xq_stride = activation_row_bytes(act, cols);
-    xq = activation_scratch(xq_stride * static_cast<size_t>(n_tokens));
+  // x quantized once per format, the copies one after another in the scratch.
+  size_t xq_stride[kMaxParts] = {}, xq_offset[kMaxParts] = {}, xq_bytes = 0;
+  for (int a = 0; a < n_acts; ++a) {
+    xq_stride[a] = activation_row_bytes(acts[a], cols);
+    xq_offset[a] = xq_bytes;
+    xq_bytes += xq_stride[a] * static_cast<size_t>(n_tokens);
+  }
+  uint8_t* xq = n_acts > 0 ? activation_scratch(xq_bytes) : nullptr;
+  if (n_acts > 0) {
     const auto quantize = [&](int64_t begin, int64_t end, int) {
-      for (int64_t t = begin; t < end; ++t) table.quantize_activations(act, x + t * cols, cols, xq + t * xq_stride);
+      for (int a = 0; a < n_acts; ++a)
+        for (int64_t t = begin; t < end; ++t)
+          table.quantize_activations(acts[a], x + t * cols, cols, xq + xq_offset[a] + t * xq_stride[a]);
     };
     // A prompt's rows are quantized on every thread (serial, they held the
     // others up ~1% of prefill); a few tokens' rows are not worth a pool job.
@@ -284,10 +291,12 @@ void matmul_many_with(const KernelTable& table, ThreadPool& pool, int64_t cols, 
       const int64_t hi = std::min<int64_t>(end - start[p], part.rows);
       if (lo >= hi) continue;
       const auto* w = static_cast<const uint8_t*>(part.W);
-      if (kernel[p]->rows_q)
-        kernel[p]->rows_q(w, stride[p], cols, lo, hi, xq, xq_stride, n_tokens, part.y, part.rows);
-      else
+      if (kernel[p]->rows_q) {
+        const int a = act_index[p];
+        kernel[p]->rows_q(w, stride[p], cols, lo, hi, xq + xq_offset[a], xq_stride[a], n_tokens, part.y, part.rows);
+      } else {
         kernel[p]->rows(w, stride[p], cols, lo, hi, x, n_tokens, part.y, part.rows);
+      }
     }
   });
 }

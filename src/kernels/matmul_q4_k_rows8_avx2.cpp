@@ -1,12 +1,11 @@
 // AVX2 matmul of Q4_K weights repacked 8 rows at a time (layout rows8,
-// kernels/weight_repack.h) with Q8x32 activations (matmul_rows8_avx2.h).
+// kernels/weight_repack.h) with Q8x256 activations (matmul_rows8_avx2.h).
 //
 // A Q4_K weight is d * sc_j * q - dmin * m_j in sub-block j (32 columns) of a
-// super-block, q in 0..15. Per sub-block and token the kernel forms the int32
-// dot of q with the activation quants for 8 rows at once, then adds
-//   (d * sc_j) * d_x * dot  -  (dmin * m_j) * (d_x * s_x)
-// where s_x is the activation block's quant sum, so the mins cost one FMA per
-// sub-block rather than any work per weight.
+// super-block, q in 0..15. One activation scale d_x per super-block lets the
+// kernel keep everything in integers until the super-block ends: per token,
+// sum_j sc_j * dot(q_j, x_j) (vpmaddwd applies sc_j) and sum_j m_j * s_j with
+// s_j the activation sums, then two FMAs. The mins cost no work per weight.
 #include "core/blocks.h"
 #include "kernels/avx2_kernels.h"
 #include "kernels/matmul_rows8_avx2.h"
@@ -35,39 +34,69 @@ void scale_min(const uint8_t* S, int j, __m256i* sc, __m256i* m) {
   }
 }
 
+// Sub-block j's scale as int16 in both halves of each lane, for vpmaddwd.
+__m256i pair16(__m256i v) { return _mm256_or_si256(v, _mm256_slli_epi32(v, 16)); }
+
 struct Q4_KRows8 {
-  // q <= 15 and |x| <= 127: 8 vpmaddubsw results sum to at most 30480 in 16 bits.
   template <int T>
-  static void run(const uint8_t* G, int64_t cols, const TokenRows<T>& x, __m256* acc) {
-    const __m256i nibble = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+  using Rows = TokenRows256<T>;
+
+  // Adds sc * dot(q, x) of one sub-block (nibble `Shift` of the 8 chunks at qp,
+  // activation columns from col) to dot32[t]. q <= 15 and |x| <= 127: 8
+  // vpmaddubsw results sum to at most 30480 in 16 bits.
+  template <int T, int Shift>
+  static void sub_block(const uint8_t* qp, const Rows<T>& x, int64_t col, __m256i sc, __m256i* dot32) {
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    __m256i sum16[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) sum16[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 8; ++c) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qp + 32 * c));
+      const __m256i q = _mm256_and_si256(Shift ? _mm256_srli_epi16(v, 4) : v, nibble);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t)
+        sum16[t] = in_order(_mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(q, broadcast_i32(x.q[t] + col + 4 * c))));
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) dot32[t] = _mm256_add_epi32(dot32[t], _mm256_madd_epi16(sum16[t], sc));
+  }
+
+  // Per super-block and token: the integer sums over its 8 sub-blocks of
+  // sc_j * dot_j and of m_j * (activation sum of sub-block j), then
+  //   acc += (d * d_x) * sum(sc_j dot_j) - (dmin * d_x) * sum(m_j s_j)
+  template <int T>
+  static void run(const uint8_t* G, int64_t cols, const Rows<T>& x, __m256* acc) {
     for (int64_t s = 0; s < cols / kQK_K; ++s) {
       const uint8_t* S = G + kGroupBytes * s;
       const uint8_t* quants = S + 128;
+      __m256i dot32[T];
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) dot32[t] = _mm256_setzero_si256();
+      for (int p = 0; p < 4; ++p) {  // sub-blocks 2p (low nibbles) and 2p + 1 (high) share their bytes
+        if (T == 1) prefetch_ahead<6>(S + 288 * p);  // 4 x 6 lines cover the 1152-byte super-block
+        __m256i sc0, sc1, m;
+        scale_min(S, 2 * p, &sc0, &m);
+        scale_min(S, 2 * p + 1, &sc1, &m);
+        sub_block<T, 0>(quants + 256 * p, x, kQK_K * s + 64 * p, pair16(sc0), dot32);
+        sub_block<T, 4>(quants + 256 * p, x, kQK_K * s + 64 * p + 32, pair16(sc1), dot32);
+      }
+      __m256i mins[4];  // (m_2p, m_2p+1) as int16 in each lane
+      for (int p = 0; p < 4; ++p) {
+        __m256i sc, m0, m1;
+        scale_min(S, 2 * p, &sc, &m0);
+        scale_min(S, 2 * p + 1, &sc, &m1);
+        mins[p] = _mm256_or_si256(m0, _mm256_slli_epi32(m1, 16));
+      }
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(S)));
       const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(S + 16)));
-      for (int j = 0; j < 8; ++j) {
-        if (T == 1) prefetch_ahead<3>(S + 144 * j);  // 8 x 3 lines cover the 1152-byte super-block
-        const int shift = 4 * (j % 2);  // even sub-blocks in the low nibbles
-        const uint8_t* qj = quants + 256 * (j / 2);
-        const int64_t b = 8 * s + j;  // activation block
-        __m256i sum16[T];
-        for (int t = 0; t < T; ++t) sum16[t] = _mm256_setzero_si256();
-        for (int c = 0; c < 8; ++c) {
-          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qj + 32 * c));
-          const __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, shift), nibble);
-          for (int t = 0; t < T; ++t)
-            sum16[t] = in_order(_mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(q, broadcast_i32(x.q[t] + 32 * b + 4 * c))));
-        }
-        __m256i sc, m;
-        scale_min(S, j, &sc, &m);
-        const __m256 dsc = _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc));
-        const __m256 msc = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(m));
 #pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-          const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(sum16[t], ones));
-          acc[t] = _mm256_fmadd_ps(dot, _mm256_mul_ps(dsc, _mm256_broadcast_ss(x.d[t] + b)), acc[t]);
-          acc[t] = _mm256_fnmadd_ps(msc, _mm256_set1_ps(x.d[t][b] * static_cast<float>(x.s[t][b])), acc[t]);
-        }
+      for (int t = 0; t < T; ++t) {
+        const int16_t* sums = x.s[t] + 8 * s;
+        __m256i msum = _mm256_madd_epi16(mins[0], broadcast_i32(sums));
+        for (int p = 1; p < 4; ++p) msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mins[p], broadcast_i32(sums + 2 * p)));
+        const __m256 dx = _mm256_broadcast_ss(x.d[t] + s);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32[t]), _mm256_mul_ps(d, dx), acc[t]);
+        acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), acc[t]);
       }
     }
   }
@@ -80,7 +109,7 @@ void matmul_q4_k_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols
                                int64_t rows) {
   const int64_t r = rows8_groups<Q4_KRows8>(W, row_stride, cols, row_begin, row_end, xq, xq_stride, n_tokens, y, rows);
   if (r < row_end)
-    reference_rows(DType::Q4_K, W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
+    reference_rows(DType::Q4_K, ActFormat::Q8x256, W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
 }
 
 }  // namespace tessera::kernels::avx2

@@ -1,14 +1,15 @@
 // AVX2 matmul of Q6_K weights repacked 8 rows at a time (layout rows8,
-// kernels/weight_repack.h) with Q8x32 activations (matmul_rows8_avx2.h).
+// kernels/weight_repack.h) with Q8x256 activations (matmul_rows8_avx2.h).
 //
 // A Q6_K weight is d * sc * (q - 32), q in 0..63, sc an int8 scale per 16
 // columns. The kernel keeps w = q - 32 signed and multiplies |w| by x with the
 // sign of w moved onto x (vpmaddubsw needs one unsigned operand): |w| <= 32
 // keeps the 16 products of a 16-column sub-block within 16 bits (8 * 32 * 127
 // per lane half), where q itself (up to 63) would overflow after 8 columns.
-// Each sub-block's sum is scaled by sc in the integer domain (vpmaddwd), so
-// a block of 32 columns costs one conversion and one FMA per token:
-//   acc += (d * d_x) * (sc_lo * dot_lo + sc_hi * dot_hi)
+// Each sub-block's sum is scaled by sc in the integer domain (vpmaddwd) and
+// summed over the super-block, which shares one activation scale d_x, so a
+// super-block costs one conversion and one FMA per token:
+//   acc += (d * d_x) * sum(sc * dot)
 #include "core/blocks.h"
 #include "kernels/avx2_kernels.h"
 #include "kernels/matmul_rows8_avx2.h"
@@ -36,9 +37,13 @@ __m256i weights_minus_32(const uint8_t* S, int h, int c) {
 }
 
 struct Q6_KRows8 {
-  // Adds sc * (16-column dot) of sub-block `sub` of block Part for each token to dot32.
+  template <int T>
+  using Rows = TokenRows256<T>;
+
+  // Adds sc * (16-column dot) of sub-block `sub` of block Part for each token to
+  // dot32; the block's activations start at column col.
   template <int T, int Part>
-  static void sub_block(const uint8_t* S, int h, int sub, __m256i sc, const TokenRows<T>& x, int64_t b,
+  static void sub_block(const uint8_t* S, int h, int sub, __m256i sc, const Rows<T>& x, int64_t col,
                         __m256i* dot32) {
     __m256i sum16[T];
 #pragma GCC unroll 4
@@ -48,7 +53,7 @@ struct Q6_KRows8 {
       const __m256i aw = _mm256_abs_epi8(w);
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
-        const __m256i xs = _mm256_sign_epi8(broadcast_i32(x.q[t] + 32 * b + 4 * c), w);
+        const __m256i xs = _mm256_sign_epi8(broadcast_i32(x.q[t] + col + 4 * c), w);
         sum16[t] = in_order(_mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(aw, xs)));
       }
     }
@@ -57,36 +62,36 @@ struct Q6_KRows8 {
   }
 
   template <int T, int Part>
-  static void block(const uint8_t* S, int h, __m256 d, const TokenRows<T>& x, int64_t b, __m256* acc) {
+  static void block(const uint8_t* S, int h, const Rows<T>& x, int64_t col, __m256i* dot32) {
     if (T == 1) prefetch_ahead<4>(S + 210 * (4 * h + Part));  // 8 x 4 lines cover the 1680-byte super-block
     // Row i's two scales as int16 in lane i; each copied into both halves of the lane.
     const __m256i scales = _mm256_cvtepi8_epi16(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(S + kScalesOffset + 16 * (4 * h + Part))));
     const __m256i sc_lo = _mm256_blend_epi16(scales, _mm256_slli_epi32(scales, 16), 0xaa);
     const __m256i sc_hi = _mm256_blend_epi16(_mm256_srli_epi32(scales, 16), scales, 0xaa);
-    __m256i dot32[T];
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) dot32[t] = _mm256_setzero_si256();
-    sub_block<T, Part>(S, h, 0, sc_lo, x, b, dot32);
-    sub_block<T, Part>(S, h, 1, sc_hi, x, b, dot32);
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t)
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32[t]), _mm256_mul_ps(d, _mm256_broadcast_ss(x.d[t] + b)),
-                               acc[t]);
+    sub_block<T, Part>(S, h, 0, sc_lo, x, col, dot32);
+    sub_block<T, Part>(S, h, 1, sc_hi, x, col, dot32);
   }
 
   template <int T>
-  static void run(const uint8_t* G, int64_t cols, const TokenRows<T>& x, __m256* acc) {
+  static void run(const uint8_t* G, int64_t cols, const Rows<T>& x, __m256* acc) {
     for (int64_t s = 0; s < cols / kQK_K; ++s) {
       const uint8_t* S = G + kGroupBytes * s;
-      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(S + kDOffset)));
+      __m256i dot32[T];
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) dot32[t] = _mm256_setzero_si256();
       for (int h = 0; h < 2; ++h) {
-        const int64_t b = 8 * s + 4 * h;  // activation block of Part 0
-        block<T, 0>(S, h, d, x, b, acc);
-        block<T, 1>(S, h, d, x, b + 1, acc);
-        block<T, 2>(S, h, d, x, b + 2, acc);
-        block<T, 3>(S, h, d, x, b + 3, acc);
+        const int64_t col = kQK_K * s + 128 * h;  // activations of Part 0
+        block<T, 0>(S, h, x, col, dot32);
+        block<T, 1>(S, h, x, col + 32, dot32);
+        block<T, 2>(S, h, x, col + 64, dot32);
+        block<T, 3>(S, h, x, col + 96, dot32);
       }
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(S + kDOffset)));
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t)
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32[t]), _mm256_mul_ps(d, _mm256_broadcast_ss(x.d[t] + s)),
+                                 acc[t]);
     }
   }
 };
@@ -98,7 +103,7 @@ void matmul_q6_k_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols
                                int64_t rows) {
   const int64_t r = rows8_groups<Q6_KRows8>(W, row_stride, cols, row_begin, row_end, xq, xq_stride, n_tokens, y, rows);
   if (r < row_end)
-    reference_rows(DType::Q6_K, W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
+    reference_rows(DType::Q6_K, ActFormat::Q8x256, W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
 }
 
 }  // namespace tessera::kernels::avx2

@@ -5,7 +5,8 @@
 // int-to-float conversion and FMA per block serve 8 rows at once.
 //
 // A tile type Tile provides
-//   template <int T> static void run(const uint8_t* G, int64_t cols, const TokenRows<T>& x, __m256 acc[T])
+//   template <int T> using Rows = TokenRows<T> or TokenRows256<T>  (its activation format)
+//   template <int T> static void run(const uint8_t* G, int64_t cols, const Rows<T>& x, __m256 acc[T])
 // which adds to acc[t] (lane i = row i of the group at G) the products of the
 // group's whole row with token t.
 #pragma once
@@ -66,13 +67,30 @@ struct TokenRows {
   }
 };
 
+// Where token t's quants, scales and 32-column sums are in Q8x256 rows.
+template <int T>
+struct TokenRows256 {
+  const int8_t* q[T];
+  const float* d[T];
+  const int16_t* s[T];
+  TokenRows256(const uint8_t* xq, size_t xq_stride, int64_t t0, int64_t cols) {
+    const int64_t blocks8 = (cols / 256 + 7) / 8 * 8;
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* row = xq + (t0 + t) * xq_stride;
+      q[t] = reinterpret_cast<const int8_t*>(row);
+      d[t] = reinterpret_cast<const float*>(row + cols);
+      s[t] = reinterpret_cast<const int16_t*>(row + cols + blocks8 * 4);
+    }
+  }
+};
+
 constexpr int kRows8Tokens = 4;  // 4 sums, 4 accumulators and the weights fit the 16 ymm registers
 constexpr int64_t kRows8TokenBlockBytes = 256 * 1024;  // activations kept in L2, as in matmul_q8_tile_avx2.h
 
 template <class Tile, int T>
 void rows8_tile(const uint8_t* G, int64_t cols, int64_t r0, const uint8_t* xq, size_t xq_stride, int64_t t0,
                 float* y, int64_t rows) {
-  const TokenRows<T> x(xq, xq_stride, t0, cols);
+  const typename Tile::template Rows<T> x(xq, xq_stride, t0, cols);
   __m256 acc[T];
   // Unrolled, or GCC keeps a copy of acc in memory and stores it every block.
 #pragma GCC unroll 4
@@ -107,12 +125,12 @@ int64_t rows8_groups(const uint8_t* W, size_t row_stride, int64_t cols, int64_t 
 // The rows past the last whole group of 8 (plain layout), for formats without a
 // plain int8 kernel: the exact integer reference, one row and token at a time
 // (at most 7 rows of a matrix).
-inline void reference_rows(DType type, const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
+inline void reference_rows(DType type, ActFormat act, const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
                            int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
                            int64_t rows) {
   for (int64_t r = row_begin; r < row_end; ++r)
     for (int64_t t = 0; t < n_tokens; ++t)
-      ref::matmul_quantized(type, ActFormat::Q8x32, W + r * row_stride, 1, cols, xq + t * xq_stride, xq_stride, 1,
+      ref::matmul_quantized(type, act, W + r * row_stride, 1, cols, xq + t * xq_stride, xq_stride, 1,
                             y + t * rows + r);
 }
 

@@ -61,6 +61,8 @@ struct Q8_0Rows8 {
 template <class Fmt>
 struct BlockRows8 {
   template <int T>
+  using Rows = TokenRows<T>;
+  template <int T>
   static void run(const uint8_t* G, int64_t cols, const TokenRows<T>& x, __m256* acc) {
     const int64_t blocks = cols / 32;
     const uint8_t* scales = G;

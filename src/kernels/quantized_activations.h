@@ -23,11 +23,21 @@
 
 namespace tessera::kernels {
 
+// Format Q8x256, for K-quant weights (scales per sub-block inside blocks of 256):
+// one scale per 256 columns, so a kernel sums a super-block's sub-blocks in
+// integers and converts once (cols a multiple of 256), with nb = cols / 256:
+//   bytes [0, cols)     int8 quants, q[c] = round_half_even(x[c] / d[c / 256])
+//   then nb8 floats     scales, d[b] = max|x| over block b / 127 (nb8 = nb rounded up to 8; 0 past nb)
+//   then cols/32 int16  sums of each 32 quants (for Q4_K's mins)
+//   then zero padding to a multiple of 64.
+// The rounding error bound is max|x| / 254 over 256 columns instead of 32 (as in
+// GGUF engines' Q8_K); Q8x32 stays the format of the formats scaled per 32.
+
 // How a matmul kernel takes its activations.
 enum class ActFormat : int {
-  F32 = 0,    // the caller's floats (MatmulRowsFn)
-  Q8x32 = 1,  // int8 blocks of 32 with float scales (above), for Q8_0 and Q4_0 weights
-  // Room for e.g. Q8_K (blocks of 256 with 16-element sums) for K-quant weights.
+  F32 = 0,     // the caller's floats (MatmulRowsFn)
+  Q8x32 = 1,   // int8 blocks of 32 with float scales (above), for Q8_0 and Q4_0 weights
+  Q8x256 = 2,  // int8 blocks of 256 with float scales and 32-column sums, for Q4_K and Q6_K
 };
 
 // Bytes of one quantized token row (0 for F32); cols must be a multiple of the

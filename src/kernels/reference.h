@@ -39,10 +39,10 @@ void quantize_activations(ActFormat format, const float* x, int64_t cols, uint8_
 
 // The integer-dot matmul exactly: per block, the int32 dot of weight and
 // activation quants times (d_w * d_x) in float, summed over blocks in double.
-// xq holds n_tokens rows of format `act`, xq_stride bytes apart. Q8_0, Q4_0,
-// Q4_K weights with Q8x32 activations (Q4_K: per sub-block of 32, scale and min
-// times d_x, the min against the block's activation sum), and Q6_K (per block of
-// 32, d * d_x times the integer dot of sc * (q - 32) with the quants).
+// xq holds n_tokens rows of format `act`, xq_stride bytes apart: Q8_0 and Q4_0
+// weights with Q8x32 activations (per block of 32, d_w * d_x times the integer
+// dot), Q4_K and Q6_K with Q8x256 (per super-block, the integer sums of the
+// sub-blocks' scale * dot times d * d_x; Q4_K's mins against 32-column sums).
 void matmul_quantized(DType type, ActFormat act, const void* W, int64_t rows, int64_t cols, const uint8_t* xq,
                       size_t xq_stride, int64_t n_tokens, float* y);
 

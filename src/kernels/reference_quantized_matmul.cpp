@@ -31,20 +31,6 @@ float weight_block(DType type, const uint8_t* p, int32_t* w) {
   return fp16_to_fp32(b.d);
 }
 
-// Sub-block b % 8 of a Q4_K super-block as integers 0..15, with its scale
-// d * sc and min dmin * m: weight = scale * q - min.
-float q4_k_sub_block(const uint8_t* p, int64_t b, int32_t* w, float* min) {
-  BlockQ4_K s;
-  std::memcpy(&s, p + (b / 8) * sizeof s, sizeof s);
-  const int j = static_cast<int>(b % 8);
-  int sc, m;
-  q4_k_scale_min(s.scales, j, &sc, &m);
-  const uint8_t* q = s.qs + 32 * (j / 2);
-  for (int l = 0; l < kBlock; ++l) w[l] = (q[l] >> (4 * (j % 2))) & 15;
-  *min = fp16_to_fp32(s.dmin) * static_cast<float>(m);
-  return fp16_to_fp32(s.d) * static_cast<float>(sc);
-}
-
 // Block b % 8 (32 columns) of a Q6_K super-block as integers sc * (q - 32),
 // sc the scale of each 16-column half; returns the super-block's d.
 float q6_k_block(const uint8_t* p, int64_t b, int32_t* w) {
@@ -60,12 +46,66 @@ float q6_k_block(const uint8_t* p, int64_t b, int32_t* w) {
   return fp16_to_fp32(s.d);
 }
 
+// Super-block s of a Q4_K or Q6_K row against Q8x256 activations (quants q,
+// scale dx, 32-column sums): the integer sums the kernels form, scaled once.
+// Q4_K: (d * dx) * sum_j sc_j dot_j - (dmin * dx) * sum_j m_j sum_j(x);
+// Q6_K: (d * dx) * sum of sc * (q - 32) * x.
+double k_quant_super_block(DType type, const uint8_t* row, int64_t s, const int8_t* q, float dx, const uint8_t* sums) {
+  if (type == DType::Q6_K) {
+    int32_t dot = 0;
+    float d = 0.0f;
+    for (int64_t b = 8 * s; b < 8 * s + 8; ++b) {
+      int32_t w[kBlock];
+      d = q6_k_block(row, b, w);
+      for (int l = 0; l < kBlock; ++l) dot += w[l] * q[b * kBlock + l];
+    }
+    return static_cast<double>((d * dx) * static_cast<float>(dot));
+  }
+  BlockQ4_K blk;
+  std::memcpy(&blk, row + s * sizeof blk, sizeof blk);
+  int32_t dot = 0, mins = 0;
+  for (int j = 0; j < 8; ++j) {
+    int sc, m;
+    q4_k_scale_min(blk.scales, j, &sc, &m);
+    const int64_t b = 8 * s + j;
+    int32_t dot_j = 0;
+    for (int l = 0; l < kBlock; ++l) dot_j += ((blk.qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 15) * q[b * kBlock + l];
+    dot += sc * dot_j;
+    int16_t sum_b;
+    std::memcpy(&sum_b, sums + b * sizeof sum_b, sizeof sum_b);
+    mins += m * sum_b;
+  }
+  return static_cast<double>((fp16_to_fp32(blk.d) * dx) * static_cast<float>(dot)) -
+         static_cast<double>((fp16_to_fp32(blk.dmin) * dx) * static_cast<float>(mins));
+}
+
+void matmul_q8x256(DType type, const void* W, int64_t rows, int64_t cols, const uint8_t* xq, size_t xq_stride,
+                   int64_t n_tokens, float* y) {
+  const size_t stride = row_bytes(type, cols);
+  const int64_t super_blocks = cols / kQK_K;
+  const size_t sums_offset = static_cast<size_t>(cols) + static_cast<size_t>((super_blocks + 7) / 8 * 8) * sizeof(float);
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(W) + r * stride;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      const uint8_t* x = xq + t * xq_stride;
+      double sum = 0.0;
+      for (int64_t s = 0; s < super_blocks; ++s) {
+        float dx;
+        std::memcpy(&dx, x + cols + s * sizeof(float), sizeof dx);
+        sum += k_quant_super_block(type, row, s, reinterpret_cast<const int8_t*>(x), dx, x + sums_offset);
+      }
+      y[t * rows + r] = static_cast<float>(sum);
+    }
+  }
+}
+
 }  // namespace
 
 void matmul_quantized(DType type, ActFormat act, const void* W, int64_t rows, int64_t cols, const uint8_t* xq,
                       size_t xq_stride, int64_t n_tokens, float* y) {
-  if (act != ActFormat::Q8x32 || (type != DType::Q8_0 && type != DType::Q4_0 && type != DType::Q4_K &&
-                                  type != DType::Q6_K))
+  if (act == ActFormat::Q8x256 && (type == DType::Q4_K || type == DType::Q6_K))
+    return matmul_q8x256(type, W, rows, cols, xq, xq_stride, n_tokens, y);
+  if (act != ActFormat::Q8x32 || (type != DType::Q8_0 && type != DType::Q4_0))
     fail("matmul_quantized: no reference for {} weights with activation format {}", dtype_name(type),
          static_cast<int>(act));
   const size_t stride = row_bytes(type, cols);
@@ -75,24 +115,16 @@ void matmul_quantized(DType type, ActFormat act, const void* W, int64_t rows, in
     for (int64_t t = 0; t < n_tokens; ++t) {
       const auto* q = reinterpret_cast<const int8_t*>(xq + t * xq_stride);
       const uint8_t* scales = xq + t * xq_stride + cols;
-      const uint8_t* sums = scales + (cols / kBlock + 7) / 8 * 8 * sizeof(float);
       double sum = 0.0;
       for (int64_t b = 0; b < cols / kBlock; ++b) {
         int32_t w[kBlock];
-        float min = 0.0f;
-        const float dw = type == DType::Q4_K   ? q4_k_sub_block(row, b, w, &min)
-                         : type == DType::Q6_K ? q6_k_block(row, b, w)
-                                               : weight_block(type, row + b * block_bytes, w);
+        const float dw = weight_block(type, row + b * block_bytes, w);
         float dx;
-        int32_t sx;
         std::memcpy(&dx, scales + b * sizeof(float), sizeof dx);
-        std::memcpy(&sx, sums + b * sizeof(int32_t), sizeof sx);
         int32_t dot = 0;
         for (int j = 0; j < kBlock; ++j) dot += w[j] * q[b * kBlock + j];
-        // Kernels round d_w * d_x (and Q4_K's min * (d_x * s_x)) the same way;
-        // they differ only in how they sum.
+        // Kernels round d_w * d_x the same way; they differ only in how they sum.
         sum += static_cast<double>((dw * dx) * static_cast<float>(dot));
-        if (type == DType::Q4_K) sum -= static_cast<double>(min * (dx * static_cast<float>(sx)));
       }
       y[t * rows + r] = static_cast<float>(sum);
     }

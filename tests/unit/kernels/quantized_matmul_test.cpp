@@ -37,23 +37,30 @@ std::vector<int64_t> cols_for(DType type) {
   return std::vector<int64_t>(std::begin(kCols), std::end(kCols));
 }
 
-// n_tokens rows of Q8x32 activations, quantized by the reference.
-std::vector<uint8_t> quantize_rows(const std::vector<float>& x, int64_t cols, int64_t n_tokens) {
-  const size_t stride = activation_row_bytes(ActFormat::Q8x32, cols);
+// The activation format the exact reference and the kernels use for a weight
+// format: one scale per super-block for K-quants, per 32 columns otherwise.
+ActFormat act_for(DType type) { return is_k_quant(type) ? ActFormat::Q8x256 : ActFormat::Q8x32; }
+int64_t act_block(ActFormat act) { return act == ActFormat::Q8x256 ? 256 : 32; }
+
+// n_tokens rows of activations in `act`, quantized by the reference.
+std::vector<uint8_t> quantize_rows(const std::vector<float>& x, int64_t cols, int64_t n_tokens,
+                                   ActFormat act = ActFormat::Q8x32) {
+  const size_t stride = activation_row_bytes(act, cols);
   std::vector<uint8_t> xq(stride * static_cast<size_t>(n_tokens));
-  for (int64_t t = 0; t < n_tokens; ++t) ref::quantize_activations(ActFormat::Q8x32, x.data() + t * cols, cols, xq.data() + t * stride);
+  for (int64_t t = 0; t < n_tokens; ++t) ref::quantize_activations(act, x.data() + t * cols, cols, xq.data() + t * stride);
   return xq;
 }
 
-// The floats a Q8x32 row stands for, d * q.
-std::vector<float> dequantize_rows(const std::vector<uint8_t>& xq, int64_t cols, int64_t n_tokens) {
-  const size_t stride = activation_row_bytes(ActFormat::Q8x32, cols);
+// The floats a row in `act` stands for, d * q.
+std::vector<float> dequantize_rows(const std::vector<uint8_t>& xq, int64_t cols, int64_t n_tokens,
+                                   ActFormat act = ActFormat::Q8x32) {
+  const size_t stride = activation_row_bytes(act, cols);
   std::vector<float> x(static_cast<size_t>(cols * n_tokens));
   for (int64_t t = 0; t < n_tokens; ++t) {
     const uint8_t* row = xq.data() + t * stride;
     for (int64_t c = 0; c < cols; ++c) {
       float d;
-      std::memcpy(&d, row + cols + (c / 32) * sizeof(float), sizeof d);
+      std::memcpy(&d, row + cols + (c / act_block(act)) * sizeof(float), sizeof d);
       x[t * cols + c] = d * static_cast<float>(static_cast<int8_t>(row[c]));
     }
   }
@@ -104,15 +111,50 @@ class QuantizeActivationsTest : public PerIsa {};
 TESSERA_INSTANTIATE_PER_ISA(QuantizeActivationsTest);
 
 TEST_P(QuantizeActivationsTest, MatchesReferenceBitForBit) {
-  for (int64_t cols : kCols) {
-    SCOPED_TRACE(cols);
-    const size_t stride = activation_row_bytes(ActFormat::Q8x32, cols);
-    const std::vector<float> x = awkward_row(cols, static_cast<uint32_t>(cols));
-    std::vector<uint8_t> want(stride, 0xcd), got(stride, 0xab);
-    ref::quantize_activations(ActFormat::Q8x32, x.data(), cols, want.data());
-    table().quantize_activations(ActFormat::Q8x32, x.data(), cols, got.data());
-    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), stride));
+  for (ActFormat act : {ActFormat::Q8x32, ActFormat::Q8x256})
+    for (int64_t cols : act == ActFormat::Q8x32 ? std::vector<int64_t>(std::begin(kCols), std::end(kCols))
+                                                : std::vector<int64_t>{256, 768, 2304, 4096}) {
+      SCOPED_TRACE(testing::Message() << "act=" << static_cast<int>(act) << " cols=" << cols);
+      const size_t stride = activation_row_bytes(act, cols);
+      std::vector<float> x = awkward_row(cols, static_cast<uint32_t>(cols));
+      if (act == ActFormat::Q8x256 && cols >= 512) std::fill(x.begin() + 256, x.begin() + 512, 0.0f);  // a zero super-block
+      std::vector<uint8_t> want(stride, 0xcd), got(stride, 0xab);
+      ref::quantize_activations(act, x.data(), cols, want.data());
+      table().quantize_activations(act, x.data(), cols, got.data());
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), stride));
+    }
+}
+
+// Q8x256: one scale per 256 columns (max |x| / 127), quants within half a step,
+// int16 sums of each 32 quants, zeros past the last scale and in the padding.
+TEST(QuantizeActivations, Q8x256ReferenceLayout) {
+  const int64_t cols = 768;
+  const std::vector<float> x = random_floats(static_cast<size_t>(cols), 19, -3.0f, 3.0f);
+  const size_t stride = activation_row_bytes(ActFormat::Q8x256, cols);
+  EXPECT_EQ(stride % 64, 0u);
+  EXPECT_GE(stride, static_cast<size_t>(cols + 8 * 4 + cols / 32 * 2));
+  std::vector<uint8_t> xq(stride, 0xee);
+  ref::quantize_activations(ActFormat::Q8x256, x.data(), cols, xq.data());
+  const std::vector<float> back = dequantize_rows(xq, cols, 1, ActFormat::Q8x256);
+  for (int64_t b = 0; b < cols / 256; ++b) {
+    float amax = 0.0f, d;
+    for (int64_t c = b * 256; c < b * 256 + 256; ++c) amax = std::max(amax, std::fabs(x[c]));
+    std::memcpy(&d, xq.data() + cols + b * sizeof(float), sizeof d);
+    EXPECT_EQ(d, amax / 127.0f);
+    for (int64_t c = b * 256; c < b * 256 + 256; ++c) EXPECT_LE(std::fabs(x[c] - back[c]), d * 0.5f * (1 + 1e-6f)) << c;
   }
+  for (int64_t k = 0; k < cols / 32; ++k) {
+    int32_t sum = 0;
+    for (int64_t c = 32 * k; c < 32 * k + 32; ++c) sum += static_cast<int8_t>(xq[c]);
+    int16_t stored;
+    std::memcpy(&stored, xq.data() + cols + 8 * 4 + k * 2, sizeof stored);
+    EXPECT_EQ(stored, sum) << k;
+  }
+  for (int64_t i = cols + (cols / 256) * 4; i < cols + 8 * 4; ++i) EXPECT_EQ(xq[i], 0) << "scale byte " << i;
+  for (size_t i = static_cast<size_t>(cols + 8 * 4 + cols / 32 * 2); i < stride; ++i) EXPECT_EQ(xq[i], 0) << i;
+  std::vector<float> y(100);
+  EXPECT_THROW(activation_row_bytes(ActFormat::Q8x256, 96), Error);
+  EXPECT_THROW(ref::quantize_activations(ActFormat::Q8x256, y.data(), 96, xq.data()), Error);
 }
 
 TEST_P(QuantizeActivationsTest, NonFiniteInputsStayInRange) {
@@ -186,18 +228,26 @@ TEST(QuantizeActivations, RejectsRaggedRows) {
 TEST(MatmulQuantizedReference, EqualsFloatReferenceOnDequantizedActivations) {
   for (DType type : kRows8Types)
     for (int64_t cols : is_k_quant(type) ? std::vector<int64_t>{256, 512} : std::vector<int64_t>{32, 288}) {
+      const ActFormat act = act_for(type);
       SCOPED_TRACE(testing::Message() << dtype_name(type) << " cols=" << cols);
       const int64_t rows = 7, n_tokens = 3;
       const std::vector<uint8_t> w = random_matrix(type, rows, cols, 31);
-      const std::vector<uint8_t> xq = quantize_rows(random_floats(static_cast<size_t>(cols * n_tokens), 32), cols, n_tokens);
-      const std::vector<float> xd = dequantize_rows(xq, cols, n_tokens);
+      const std::vector<uint8_t> xq =
+          quantize_rows(random_floats(static_cast<size_t>(cols * n_tokens), 32), cols, n_tokens, act);
+      const std::vector<float> xd = dequantize_rows(xq, cols, n_tokens, act);
       std::vector<float> exact(static_cast<size_t>(rows * n_tokens)), flt(exact.size());
-      ref::matmul_quantized(type, ActFormat::Q8x32, w.data(), rows, cols, xq.data(),
-                            activation_row_bytes(ActFormat::Q8x32, cols), n_tokens, exact.data());
+      ref::matmul_quantized(type, act, w.data(), rows, cols, xq.data(), activation_row_bytes(act, cols), n_tokens,
+                            exact.data());
       ref::matmul(type, w.data(), rows, cols, xd.data(), n_tokens, flt.data());
       const std::vector<double> s = abs_dot(type, w, rows, cols, xd, n_tokens);
       for (size_t i = 0; i < exact.size(); ++i) ASSERT_NEAR(exact[i], flt[i], 1e-5 * s[i] + 1e-7) << i;
     }
+  // Each reference takes the activation format its kernels use.
+  std::vector<uint8_t> xq(activation_row_bytes(ActFormat::Q8x32, 256));
+  std::vector<float> y(1);
+  const std::vector<uint8_t> w = random_matrix(DType::Q4_K, 1, 256, 3);
+  EXPECT_THROW(ref::matmul_quantized(DType::Q4_K, ActFormat::Q8x32, w.data(), 1, 256, xq.data(), xq.size(), 1, y.data()),
+               Error);
 }
 
 // Tiers whose Q8_0 / Q4_0 kernels take int8 activations.
@@ -277,14 +327,16 @@ TEST(Rows8Matmul, MatchesExactIntegerReferenceOnRepackedWeights) {
         std::vector<uint8_t> packed(w.size());
         repack_weights(type, WeightLayout::Rows8, w.data(), packed.data(), rows, cols);
         const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), ++seed);
-        const std::vector<uint8_t> xq = quantize_rows(x, cols, n_tokens);
+        const ActFormat act = avx2->matmul_for(type, WeightLayout::Rows8)->act;
+        ASSERT_EQ(act, act_for(type));
+        const std::vector<uint8_t> xq = quantize_rows(x, cols, n_tokens, act);
         std::vector<float> want(static_cast<size_t>(rows * n_tokens)), got(want.size(), NAN), got3(want.size());
-        ref::matmul_quantized(type, ActFormat::Q8x32, w.data(), rows, cols, xq.data(),
-                              activation_row_bytes(ActFormat::Q8x32, cols), n_tokens, want.data());
+        ref::matmul_quantized(type, act, w.data(), rows, cols, xq.data(), activation_row_bytes(act, cols), n_tokens,
+                              want.data());
         matmul_with(*avx2, one, type, WeightLayout::Rows8, packed.data(), rows, cols, x.data(), n_tokens, got.data());
         matmul_with(*avx2, three, type, WeightLayout::Rows8, packed.data(), rows, cols, x.data(), n_tokens,
                     got3.data());
-        const std::vector<double> s = abs_dot(type, w, rows, cols, dequantize_rows(xq, cols, n_tokens), n_tokens);
+        const std::vector<double> s = abs_dot(type, w, rows, cols, dequantize_rows(xq, cols, n_tokens, act), n_tokens);
         for (size_t i = 0; i < got.size(); ++i)
           ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), 1e-6 * s[i] + 1e-9)
               << "token " << i / rows << " row " << i % rows << ": got " << got[i] << " want " << want[i];
@@ -336,9 +388,9 @@ TEST(Rows8Matmul, Q6_KSixteenBitSumsDoNotOverflow) {
   repack_weights(DType::Q6_K, WeightLayout::Rows8, w.data(), packed.data(), rows, cols);
   for (float sign : {1.0f, -1.0f}) {
     const std::vector<float> x(static_cast<size_t>(cols), sign);
-    const std::vector<uint8_t> xq = quantize_rows(x, cols, 1);
+    const std::vector<uint8_t> xq = quantize_rows(x, cols, 1, ActFormat::Q8x256);
     std::vector<float> want(rows), got(rows);
-    ref::matmul_quantized(DType::Q6_K, ActFormat::Q8x32, w.data(), rows, cols, xq.data(), xq.size(), 1, want.data());
+    ref::matmul_quantized(DType::Q6_K, ActFormat::Q8x256, w.data(), rows, cols, xq.data(), xq.size(), 1, want.data());
     ThreadPool pool(1);
     matmul_with(*avx2, pool, DType::Q6_K, WeightLayout::Rows8, packed.data(), rows, cols, x.data(), 1, got.data());
     for (int64_t r = 0; r < rows; ++r) {
@@ -419,7 +471,8 @@ TEST(MatmulMany, EqualsOneMatmulPerPart) {
       {DType::F32, DType::F32, DType::F32},    {DType::F16, DType::F16, DType::F16},
       {DType::Q8_0, DType::Q8_0, DType::Q8_0}, {DType::Q4_0, DType::Q4_0, DType::Q4_0},
       {DType::Q4_K, DType::Q4_K, DType::Q4_K}, {DType::Q6_K, DType::Q6_K, DType::Q6_K},
-      {DType::Q4_K, DType::Q4_K, DType::Q6_K}, {DType::Q8_0, DType::F16, DType::BF16}};
+      {DType::Q4_K, DType::Q4_K, DType::Q6_K}, {DType::Q8_0, DType::F16, DType::BF16},
+      {DType::Q4_K, DType::Q8_0, DType::Q6_K}};  // two quantized activation formats in one call
   for (const std::vector<DType>& types : part_types) {
     const int64_t cols = 256;
     for (int64_t n_tokens : {1, 7, 20}) {
