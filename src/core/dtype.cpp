@@ -1,9 +1,9 @@
 #include "core/dtype.h"
 
 #include <array>
-#include <cctype>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace tessera {
 namespace {
@@ -26,14 +26,6 @@ constexpr std::array kTypes = {
     Entry{26, {"I32", 1, 4, false}},     Entry{27, {"I64", 1, 8, false}},
     Entry{28, {"F64", 1, 8, false}},     Entry{30, {"BF16", 1, 2, true}},
 };
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 }  // namespace
 

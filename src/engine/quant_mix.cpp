@@ -1,10 +1,10 @@
 #include "engine/quant_mix.h"
 
-#include <cctype>
 #include <charconv>
 #include <string>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace tessera::engine {
 namespace {
@@ -24,14 +24,6 @@ const MixEntry& entry(QuantMix mix) {
   for (const auto& e : kMixes)
     if (e.mix == mix) return e;
   fail("internal error: unknown quantization mixture {}", static_cast<int>(mix));
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
 }
 
 // Which layers llama.cpp gives more bits: the first and last eighth, and every

@@ -3,12 +3,12 @@
 #include "kernels/dispatch.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "kernels/avx2_kernels.h"
 #include "kernels/cpu_features.h"
 #include "kernels/generic_kernels.h"
@@ -114,14 +114,8 @@ std::string_view isa_name(Isa isa) {
 }
 
 std::optional<Isa> isa_from_name(std::string_view name) {
-  for (Isa isa : kAllIsas) {
-    const std::string_view n = isa_name(isa);
-    if (n.size() == name.size() &&
-        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
-          return a == std::tolower(static_cast<unsigned char>(b));
-        }))
-      return isa;
-  }
+  for (Isa isa : kAllIsas)
+    if (iequals(isa_name(isa), name)) return isa;
   return std::nullopt;
 }
 
