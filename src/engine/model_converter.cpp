@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
+#include "engine/row_converter.h"
 #include "io/gguf_writer.h"
 #include "kernels/kernels.h"
 #include "tessera/tessera.h"
@@ -65,7 +67,7 @@ void convert_model(const io::ModelFile& in, const std::string& out_path, const C
   if (options.mix) w.set_u32("general.file_type", quant_mix_file_type(*options.mix));
   const MixedModel model = mixed_model_of(in);
 
-  std::vector<float> row;
+  ThreadPool pool(ThreadPool::default_threads());
   for (size_t i = 0; i < in.tensors.size(); ++i) {
     const io::TensorInfo& t = in.tensors[i];
     // Left out: a file without output.weight is read as tied.
@@ -79,13 +81,11 @@ void convert_model(const io::ModelFile& in, const std::string& out_path, const C
     if (!kernels::supports(t.type))
       fail("{}: tensor '{}' has type {}, which cannot be converted", in.path, t.name, dtype_name(t.type));
     const int64_t cols = t.ne[0], rows = t.n_elements() / cols;
-    const size_t in_row = row_bytes(t.type, cols), out_row = row_bytes(out_type, cols);
+    const size_t in_row = row_bytes(t.type, cols), out_row = row_bytes(out_type, cols);  // out_row checks cols
     std::vector<uint8_t> bytes(out_row * static_cast<size_t>(rows));
-    row.resize(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-      kernels::dequantize_row(t.type, t.data + static_cast<size_t>(r) * in_row, row.data(), cols);
-      kernels::quantize_row(out_type, row.data(), bytes.data() + static_cast<size_t>(r) * out_row, cols);
-    }
+    convert_rows(pool, out_type, rows, cols, bytes.data(), [&](int64_t r, float* row) {
+      kernels::dequantize_row(t.type, t.data + static_cast<size_t>(r) * in_row, row, cols);
+    });
     w.add_tensor(t.name, out_type, t.ne, std::move(bytes));
   }
   w.write(out_path);

@@ -1,9 +1,12 @@
 #include "engine/model_maker.h"
 
+#include <algorithm>
 #include <cmath>
 #include <variant>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
+#include "engine/row_converter.h"
 #include "kernels/kernels.h"
 #include "model/architecture.h"
 #include "tessera/tessera.h"
@@ -130,7 +133,8 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
   size_t count = 0, index = 0;
   for_each_llama_tensor(s, o.tied_output, [&](const std::string&, std::vector<int64_t>) { ++count; });
   Rng rng{o.seed};
-  std::vector<float> row;
+  std::vector<float> values;
+  ThreadPool pool(ThreadPool::default_threads());
   for_each_llama_tensor(s, o.tied_output, [&](const std::string& name, std::vector<int64_t> ne) {
     if (o.on_tensor) o.on_tensor(index++, count, name);
     const bool is_vector = ne.size() == 1;
@@ -139,12 +143,14 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
     const size_t stride = row_bytes(type, cols);
     // Uniform on [-a, a] has variance a^2 / 3: a = sqrt(3 / fan_in) matches N(0, 1/fan_in).
     const float scale = is_vector ? 0.1f : std::sqrt(3.0f / static_cast<float>(cols));
+    // Values drawn in order from one generator (the file depends only on the
+    // seed), then quantized on all threads.
+    values.resize(static_cast<size_t>(rows * cols));
+    for (auto& x : values) x = (is_vector ? 1.0f : 0.0f) + scale * rng.uniform();
     std::vector<uint8_t> bytes(stride * static_cast<size_t>(rows));
-    row.resize(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-      for (auto& x : row) x = (is_vector ? 1.0f : 0.0f) + scale * rng.uniform();
-      kernels::quantize_row(type, row.data(), bytes.data() + static_cast<size_t>(r) * stride, cols);
-    }
+    convert_rows(pool, type, rows, cols, bytes.data(), [&](int64_t r, float* row) {
+      std::copy_n(values.data() + r * cols, cols, row);
+    });
     w.add_tensor(name, type, ne, std::move(bytes));
   });
   w.write(path);
