@@ -43,12 +43,15 @@ inline __m256i in_order(__m256i sum) {
 // Decode streams each weight once from memory. The hardware prefetcher alone
 // kept the int8 kernels at ~26 t/s on TinyLlama-shape Q4_0 (2 threads); asking
 // for the lines 2 KiB ahead of the ones in use raised it to ~33-37 t/s (1 KiB
-// and 4 KiB measured slower). Call once per `Lines` * 64 bytes consumed.
+// and 4 KiB measured slower). With the weights on huge pages the best distance
+// grew with the work per byte: 4 KiB for the K-quants (Q4_K_M tg +8% over
+// 2 KiB), 2 KiB for Q8_0 (4 KiB: -6%) and Q4_0 (4 KiB: no better). Call once
+// per `Lines` * 64 bytes consumed.
 constexpr int64_t kPrefetchBytes = 2048;
 
-template <int Lines>
+template <int Lines, int64_t Distance = kPrefetchBytes>
 inline void prefetch_ahead(const uint8_t* p) {
-  for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + 64 * i), _MM_HINT_T0);
+  for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + Distance + 64 * i), _MM_HINT_T0);
 }
 
 // Where token t's quants, scales and block sums are in rows of format Act
