@@ -5,7 +5,7 @@
 // columns. The kernel keeps w = q - 32 signed and multiplies |w| by x with the
 // sign of w moved onto x (vpmaddubsw needs one unsigned operand): |w| <= 32
 // keeps the 16 products of a 16-column sub-block within 16 bits (8 * 32 * 127
-// per lane half), where q itself (up to 63) would overflow after 8 columns.
+// per lane half), where q itself (up to 63) would overflow beyond 8 columns.
 // Each sub-block's sum is scaled by sc in the integer domain (vpmaddwd) and
 // summed over the super-block, which shares one activation scale d_x, so a
 // super-block costs one conversion and one FMA per token:
