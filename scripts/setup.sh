@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Tessera builds with, only when one is missing.
+# Installs the Debian 12 packages Tessera builds with, only when one is missing;
+# with --tests also those the test suite uses.
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev libfmt-dev nlohmann-json3-dev libpcre2-dev
-          qemu-user)  # tests run the binary on emulated CPUs without AVX2
+          libcli11-dev libfmt-dev nlohmann-json3-dev libpcre2-dev)
+# qemu-user: tests run the binary on emulated CPUs without AVX2 (tests/cli/cpu_tiers_test.cpp).
+[ "${1:-}" = "--tests" ] && packages+=(qemu-user)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
