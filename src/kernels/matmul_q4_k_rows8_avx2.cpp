@@ -72,20 +72,15 @@ struct Q4_KRows8 {
       __m256i dot32[T];
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) dot32[t] = _mm256_setzero_si256();
+      __m256i mins[4];  // (m_2p, m_2p+1) as int16 in each lane
       for (int p = 0; p < 4; ++p) {  // sub-blocks 2p (low nibbles) and 2p + 1 (high) share their bytes
         if (T == 1) prefetch_ahead<6, 4096>(S + 288 * p);  // 4 x 6 lines cover the 1152-byte super-block
-        __m256i sc0, sc1, m;
-        scale_min(S, 2 * p, &sc0, &m);
-        scale_min(S, 2 * p + 1, &sc1, &m);
+        __m256i sc0, sc1, m0, m1;
+        scale_min(S, 2 * p, &sc0, &m0);
+        scale_min(S, 2 * p + 1, &sc1, &m1);
+        mins[p] = _mm256_or_si256(m0, _mm256_slli_epi32(m1, 16));
         sub_block<T, 0>(quants + 256 * p, x, kQK_K * s + 64 * p, pair16(sc0), dot32);
         sub_block<T, 4>(quants + 256 * p, x, kQK_K * s + 64 * p + 32, pair16(sc1), dot32);
-      }
-      __m256i mins[4];  // (m_2p, m_2p+1) as int16 in each lane
-      for (int p = 0; p < 4; ++p) {
-        __m256i sc, m0, m1;
-        scale_min(S, 2 * p, &sc, &m0);
-        scale_min(S, 2 * p + 1, &sc, &m1);
-        mins[p] = _mm256_or_si256(m0, _mm256_slli_epi32(m1, 16));
       }
       const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(S)));
       const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(S + 16)));
