@@ -176,6 +176,28 @@ TEST_P(QuantizeActivationsTest, NonFiniteInputsStayInRange) {
   for (int j = 0; j < 96; ++j) EXPECT_NE(q[j], -128) << j;
 }
 
+// The same cases as whole Q8x256 blocks: nan skipped, an inf scale zeroing its
+// block, a subnormal max quantizing to 127; both tiers alike.
+TEST_P(QuantizeActivationsTest, Q8x256NonFiniteInputsStayInRange) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const int64_t cols = 768;
+  std::vector<float> x = random_floats(static_cast<size_t>(cols), 5);
+  x[1] = nan;
+  x[300] = inf;
+  for (int64_t j = 512; j < cols; ++j) x[j] = 0.0f;
+  x[600] = 1e-40f;
+  const size_t stride = activation_row_bytes(ActFormat::Q8x256, cols);
+  std::vector<uint8_t> want(stride), got(stride);
+  ref::quantize_activations(ActFormat::Q8x256, x.data(), cols, want.data());
+  table().quantize_activations(ActFormat::Q8x256, x.data(), cols, got.data());
+  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), stride));
+  const auto* q = reinterpret_cast<const int8_t*>(got.data());
+  EXPECT_EQ(q[1], 0);
+  for (int64_t j = 256; j < 512; ++j) EXPECT_EQ(q[j], 0) << j;
+  EXPECT_EQ(q[600], 127);
+  for (int64_t j = 0; j < cols; ++j) EXPECT_NE(q[j], -128) << j;
+}
+
 TEST(QuantizeActivations, ReferenceRoundsToNearestWithinHalfAStep) {
   const int64_t cols = 160;
   const std::vector<float> x = random_floats(static_cast<size_t>(cols), 9, -3.0f, 3.0f);
