@@ -1,15 +1,11 @@
-#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
 
 #include "commands.h"
 #include "core/error.h"
-#include "core/thread_pool.h"
 
 namespace tessera::cli {
-
-int default_threads() { return ThreadPool::default_threads(); }
 
 CLI::Validator kv_cache_type_validator() {
   return CLI::Validator(

@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "tessera/tessera.h"
 
 namespace tessera::cli {
@@ -146,7 +147,7 @@ std::string now_iso8601() {
 
 int bench(BenchArgs& a) {
   if (a.models.empty()) throw UsageError("give at least one model with -m");
-  if (a.threads.empty()) a.threads = {default_threads()};
+  if (a.threads.empty()) a.threads = {default_thread_count()};
   if (a.repetitions < 1) throw UsageError("-r/--repetitions must be >= 1");
   if (a.n_batch < 1) throw UsageError("-b/--batch-size must be >= 1");
   if (a.output != "md" && a.output != "json") throw UsageError("-o must be md or json");

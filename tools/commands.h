@@ -21,9 +21,6 @@ Runner add_mkmodel_command(CLI::App& app);
 Runner add_quantize_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
 
-// Threads used when none are given: the machine's hardware threads.
-int default_threads();
-
 // Checks (and lower-cases) a KV cache type value: f32, f16 or q8_0.
 CLI::Validator kv_cache_type_validator();
 

@@ -28,8 +28,6 @@ void cpu_relax() {
 
 int default_thread_count() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-int ThreadPool::default_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
-
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }

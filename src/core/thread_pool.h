@@ -33,9 +33,6 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // The machine's hardware threads (at least 1): the default pool size.
-  static int default_threads();
-
   // Calls fn(begin, end, thread_index) on disjoint ranges covering [0, n); each
   // range holds a multiple of `grain` items except possibly the last. The
   // ranges depend only on n, grain and size(), not on which thread runs which

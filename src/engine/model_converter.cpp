@@ -67,7 +67,7 @@ void convert_model(const io::ModelFile& in, const std::string& out_path, const C
   if (options.mix) w.set_u32("general.file_type", quant_mix_file_type(*options.mix));
   const MixedModel model = mixed_model_of(in);
 
-  ThreadPool pool(ThreadPool::default_threads());
+  ThreadPool pool(default_thread_count());
   for (size_t i = 0; i < in.tensors.size(); ++i) {
     const io::TensorInfo& t = in.tensors[i];
     // Left out: a file without output.weight is read as tied.

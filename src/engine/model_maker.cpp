@@ -134,7 +134,7 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
   for_each_llama_tensor(s, o.tied_output, [&](const std::string&, std::vector<int64_t>) { ++count; });
   Rng rng{o.seed};
   std::vector<float> values;
-  ThreadPool pool(ThreadPool::default_threads());
+  ThreadPool pool(default_thread_count());
   for_each_llama_tensor(s, o.tied_output, [&](const std::string& name, std::vector<int64_t> ne) {
     if (o.on_tensor) o.on_tensor(index++, count, name);
     const bool is_vector = ne.size() == 1;
