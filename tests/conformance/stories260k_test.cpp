@@ -41,6 +41,15 @@ class Stories260K : public testing::TestWithParam<Source> {
     if (model.empty() || (*s.tokenizer && tok.empty())) return nullptr;
     return LoadedModel::open(model, {tok, false});
   }
+
+  // Greedy decoding within this source's context.
+  GenerateOptions greedy_options(int n_threads) const {
+    GenerateOptions opt;
+    opt.temperature = 0;
+    opt.n_ctx = GetParam().max_steps;
+    opt.n_threads = n_threads;
+    return opt;
+  }
 };
 
 // Every case of llama2.c's greedy reference: same prompt ids, same generated ids
@@ -61,10 +70,7 @@ TEST_P(Stories260K, GreedyMatchesLlama2c) {
     const auto want_all = c["all_token_ids"].get<std::vector<int32_t>>();
     ASSERT_EQ(c["stop_reason"], "steps");
 
-    GenerateOptions opt;
-    opt.temperature = 0;
-    opt.n_ctx = GetParam().max_steps;
-    opt.n_threads = 2;
+    GenerateOptions opt = greedy_options(2);
     opt.cache_type_k = opt.cache_type_v = "f32";  // llama2.c keeps its cache in float32
     opt.n_predict = steps + 1 - static_cast<int64_t>(want_prompt.size());
     std::string text = prompt;
@@ -104,10 +110,7 @@ TEST_P(Stories260K, GreedyTextMatchesLlamaCpp) {
     if (steps > GetParam().max_steps || !c["equals_llama2c_decoded_text"].get<bool>()) continue;
     const std::string prompt = c["prompt"];
     SCOPED_TRACE("prompt '" + prompt + "'");
-    GenerateOptions opt;
-    opt.temperature = 0;
-    opt.n_ctx = GetParam().max_steps;
-    opt.n_threads = 1;
+    GenerateOptions opt = greedy_options(1);
     opt.n_predict = c["n_predict"];
     std::string text = prompt;
     const auto stats = model->generate(prompt, opt, [&](std::string_view piece) {
@@ -135,10 +138,7 @@ TEST_P(Stories260K, F16CacheGivesTheF32CacheGreedyIds) {
     const std::string prompt = c["prompt"];
     SCOPED_TRACE("prompt '" + prompt + "'");
     auto greedy = [&](const char* cache_type) {
-      GenerateOptions opt;
-      opt.temperature = 0;
-      opt.n_ctx = GetParam().max_steps;
-      opt.n_threads = 2;
+      GenerateOptions opt = greedy_options(2);
       opt.cache_type_k = opt.cache_type_v = cache_type;
       opt.n_predict = steps + 1 - static_cast<int64_t>(c["prompt_token_ids"].size());
       return model->generate(prompt, opt, [](std::string_view) { return true; }).generated_tokens;

@@ -140,6 +140,12 @@ float max_abs_diff(const std::vector<float>& got, const std::vector<double>& wan
   return static_cast<float>(m);
 }
 
+// The naive reference on K and V as a cache of (k_type, v_type) stores them.
+std::vector<double> expected(const Shape& s, const Inputs& in, DType k_type = DType::F32, DType v_type = DType::F32) {
+  return naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, round_through(k_type, in.K, s.d),
+                         round_through(v_type, in.V, s.d), s.n_kv, s.d, in.scale);
+}
+
 class AttentionTest : public PerIsa {
  protected:
   std::vector<float> run(ThreadPool& pool, const Shape& s, const Inputs& in, const KvLayerView& kv,
@@ -161,7 +167,7 @@ TEST_P(AttentionTest, F32CacheMatchesNaiveReference) {
     SCOPED_TRACE(describe(s));
     const Inputs in = inputs(s, seed++);
     const PagedCache cache(in.K, in.V, s.n_pos, s.n_kv, s.d, DType::F32, DType::F32);
-    const auto want = naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, in.K, in.V, s.n_kv, s.d, in.scale);
+    const auto want = expected(s, in);
     EXPECT_LT(max_abs_diff(run(one, s, in, cache.view), want), kF32Tolerance);
     EXPECT_LT(max_abs_diff(run(three, s, in, cache.view), want), kF32Tolerance);
     // Other tile heights than the default, including one that leaves a short last tile.
@@ -182,7 +188,7 @@ TEST_P(AttentionTest, SplitKvDecodeMatchesNaiveReference) {
     SCOPED_TRACE(describe(s));
     const Inputs in = inputs(s, seed++);
     const PagedCache cache(in.K, in.V, s.n_pos, s.n_kv, s.d, DType::F32, DType::F32);
-    const auto want = naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, in.K, in.V, s.n_kv, s.d, in.scale);
+    const auto want = expected(s, in);
     for (int64_t chunks : {2, 3, 5, 16}) {
       const AttentionSchedule sched{0, chunks};
       EXPECT_LT(max_abs_diff(run(one, s, in, cache.view, &sched), want), kF32Tolerance) << chunks << " chunks";
@@ -193,7 +199,7 @@ TEST_P(AttentionTest, SplitKvDecodeMatchesNaiveReference) {
   const Shape s{64, 2, 4, 70, 66};
   const Inputs in = inputs(s, 7);
   const PagedCache cache(in.K, in.V, s.n_pos, s.n_kv, s.d, DType::F32, DType::F32);
-  const auto want = naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, in.K, in.V, s.n_kv, s.d, in.scale);
+  const auto want = expected(s, in);
   const AttentionSchedule sched{0, 3};
   EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &sched), want), kF32Tolerance);
 }
@@ -227,8 +233,7 @@ TEST_P(AttentionTest, F16AndQ8_0CachesWithinTheirRounding) {
       const PagedCache f32(in.K, in.V, s.n_pos, s.n_kv, s.d, DType::F32, DType::F32);
       const PagedCache typed(in.K, in.V, s.n_pos, s.n_kv, s.d, type, type);
       const auto got = run(three, s, in, typed.view);
-      const auto exact = naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, round_through(type, in.K, s.d),
-                                         round_through(type, in.V, s.d), s.n_kv, s.d, in.scale);
+      const auto exact = expected(s, in, type, type);
       EXPECT_LT(max_abs_diff(got, exact), kF32Tolerance);
 
       const auto base = run(three, s, in, f32.view);
@@ -252,8 +257,7 @@ TEST_P(AttentionTest, MixedCacheTypes) {
   for (auto [kt, vt] : {std::pair{DType::F16, DType::Q8_0}, std::pair{DType::Q8_0, DType::F32}}) {
     SCOPED_TRACE(std::string(dtype_name(kt)) + "/" + std::string(dtype_name(vt)));
     const PagedCache cache(in.K, in.V, s.n_pos, s.n_kv, s.d, kt, vt);
-    const auto want = naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, round_through(kt, in.K, s.d),
-                                      round_through(vt, in.V, s.d), s.n_kv, s.d, in.scale);
+    const auto want = expected(s, in, kt, vt);
     EXPECT_LT(max_abs_diff(run(two, s, in, cache.view), want), kF32Tolerance);
   }
 }
@@ -268,8 +272,7 @@ TEST_P(AttentionTest, OddHeadSizes) {
     const Inputs in = inputs(s, 400 + static_cast<uint32_t>(d));
     for (DType type : {DType::F32, DType::F16}) {
       const PagedCache cache(in.K, in.V, s.n_pos, s.n_kv, s.d, type, type);
-      const auto want = naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, round_through(type, in.K, s.d),
-                                        round_through(type, in.V, s.d), s.n_kv, s.d, in.scale);
+      const auto want = expected(s, in, type, type);
       EXPECT_LT(max_abs_diff(run(two, s, in, cache.view), want), kF32Tolerance);
     }
   }
