@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "commands.h"
-#include "core/error.h"
+#include "tessera/error.h"
 
 namespace tessera::cli {
 

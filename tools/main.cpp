@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "commands.h"
-#include "core/error.h"
+#include "tessera/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Tessera: transformer inference on the CPU", "tessera"};

@@ -88,8 +88,8 @@ TEST_F(CliStories, RunGreedyStdoutIsPromptPlusContinuation) {
 // stories260K's heads are 8 wide: a q8_0 cache cannot hold them, and the
 // message says which option and why; f16 (the default) and f32 run.
 TEST_F(CliStories, CacheTypeMustFitTheHeadSize) {
-  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctk q8_0"), 2, {"-ctk/--cache-type-k", "8", "32"});
-  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctv Q8_0"), 2, {"-ctv/--cache-type-v", "8", "32"});
+  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctk q8_0"), 2, {"cache_type_k q8_0", "8", "32"});
+  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctv Q8_0"), 2, {"cache_type_v Q8_0", "8", "32"});
   for (const char* types : {"-ctk f32 -ctv f16", "--cache-type-k f16 --cache-type-v f32"}) {
     auto r = run_tessera("run -m " + q(gguf_) + " -p 'The cat' -n 8 --temp 0 " + types);
     EXPECT_EQ(r.exit_code, 0) << types << ": " << r.err;
