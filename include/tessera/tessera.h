@@ -208,6 +208,9 @@ MachineInfo measure_machine(int n_threads, int repeats = 5);
 // Threads used when an option's n_threads is 0: the machine's hardware threads.
 int default_thread_count();
 
+// The names EngineOptions::cache_type_k / cache_type_v accept: "f32", "f16", "q8_0".
+std::vector<std::string> kv_cache_type_names();
+
 class LoadedModel {
  public:
   // Throws tessera::Error (a std::runtime_error) with a one-line message.

@@ -203,6 +203,10 @@ std::unique_ptr<Engine> LoadedModel::new_engine(const EngineOptions& o) const {
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
+std::vector<std::string> kv_cache_type_names() {
+  return {std::begin(model::kKvCacheTypeNames), std::end(model::kKvCacheTypeNames)};
+}
+
 MachineInfo measure_machine(int n_threads, int repeats) {
   ThreadPool pool(n_threads > 0 ? n_threads : default_thread_count());
   const auto r = kernels::measure_roofline(pool, repeats);
