@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/attention.h"
 
 namespace tessera::engine {
 namespace {
@@ -65,6 +66,8 @@ Engine::Engine(const model::Model& model, const EngineOptions& o)
   batch_seqs_.resize(static_cast<size_t>(buffers_.max_batch));
   batch_owner_.resize(static_cast<size_t>(buffers_.max_batch));
   logit_rows_.resize(static_cast<size_t>(buffers_.max_batch));
+  // Each thread's attention scratch, sized now rather than on its first tile.
+  pool_.run_on_each_thread([&](int) { kernels::reserve_attention_scratch(storage_.layer_view(0), model.config().n_head); });
 }
 
 Engine::~Engine() = default;
