@@ -288,7 +288,9 @@ SeqId Engine::fork(SeqId id, const SamplingParams& sampling) {
 }
 
 void Engine::drop_blocks(Sequence& s) {
-  for (int32_t b : s.blocks) blocks_.release(b);
+  // Last block first: the cache then evicts a prefix's tail before its head, so
+  // what stays cached is still reachable from the start of a prompt.
+  for (auto b = s.blocks.rbegin(); b != s.blocks.rend(); ++b) blocks_.release(*b);
   s.blocks.clear();
   s.chain.clear();
 }
