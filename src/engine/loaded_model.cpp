@@ -159,6 +159,7 @@ std::vector<int32_t> LoadedModel::tokenize(std::string_view text, bool add_bos, 
 }
 std::string LoadedModel::token_piece(int32_t id) const { return impl_->tokenizer->token_to_piece(id); }
 std::string LoadedModel::token_text(int32_t id) const { return impl_->tokenizer->token_text(id); }
+bool LoadedModel::is_end_of_generation(int32_t id) const { return impl_->tokenizer->is_end_of_generation(id); }
 std::string LoadedModel::detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->decode(ids); }
 
 struct Engine::Impl {
