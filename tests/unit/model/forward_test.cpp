@@ -153,13 +153,13 @@ TEST(ModelLoad, ShapeMismatch) {
 }
 
 TEST(ModelLoad, TypeWithoutKernels) {
-  test::TinyModelSpec wide;  // rows of 256: whole Q5_K blocks
+  test::TinyModelSpec wide;  // rows of 256: whole Q8_K blocks
   wide.n_embd = 256;
   expect_load_error(tiny_with([](std::string& name, DType& type, std::vector<int64_t>&) {
-                      if (name == "blk.0.ffn_gate.weight") type = DType::Q5_K;
+                      if (name == "blk.0.ffn_gate.weight") type = DType::Q8_K;
                     },
                               {}, wide),
-                    "tensor 'blk.0.ffn_gate.weight' has type Q5_K, which Tessera cannot compute yet");
+                    "tensor 'blk.0.ffn_gate.weight' has type Q8_K, which Tessera cannot compute yet");
 }
 
 TEST(ModelLoad, MissingMetadataKey) {
