@@ -56,6 +56,18 @@ void pack5(const uint8_t* q, uint8_t* qs, uint8_t* qh) {
   for (int k = 0; k < 4; ++k) qh[k] = static_cast<uint8_t>(bits >> (8 * k));
 }
 
+// GGUF Q4_1 / Q5_1 (levels 15 / 31): d = (max - min) / levels, m = min,
+// q = trunc((x - min) / d + 0.5), at most `levels`. Writes d and m as fp16.
+void quantize_with_min(const float* x, int levels, uint16_t* d_out, uint16_t* m_out, uint8_t* q) {
+  float lo, hi;
+  block_range(x, &lo, &hi);
+  const float d = (hi - lo) / static_cast<float>(levels);
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  *d_out = fp32_to_fp16(d);
+  *m_out = fp32_to_fp16(lo);
+  for (int j = 0; j < kBlock; ++j) q[j] = truncate_quant((x[j] - lo) * id + 0.5f, levels);
+}
+
 }  // namespace
 
 int q5_quant(const uint8_t* qs, const uint8_t* qh, int j) {
@@ -87,20 +99,11 @@ void dequantize_q5_1(const BlockQ5_1* b, float* y, int64_t n) {
   }
 }
 
-// GGUF Q4_1: d = (max - min) / 15, m = min, q = min(15, trunc((x - min) / d + 0.5)).
 void quantize_q4_1(const float* x, BlockQ4_1* b, int64_t n) {
   for (int64_t i = 0; i < n / kBlock; ++i, x += kBlock) {
-    float lo, hi;
-    block_range(x, &lo, &hi);
-    const float d = (hi - lo) / 15.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    b[i].d = fp32_to_fp16(d);
-    b[i].m = fp32_to_fp16(lo);
-    for (int j = 0; j < kBlock / 2; ++j) {
-      const uint8_t q0 = truncate_quant((x[j] - lo) * id + 0.5f, 15);
-      const uint8_t q1 = truncate_quant((x[j + 16] - lo) * id + 0.5f, 15);
-      b[i].qs[j] = static_cast<uint8_t>(q0 | q1 << 4);
-    }
+    uint8_t q[kBlock];
+    quantize_with_min(x, 15, &b[i].d, &b[i].m, q);
+    for (int j = 0; j < kBlock / 2; ++j) b[i].qs[j] = static_cast<uint8_t>(q[j] | q[j + 16] << 4);
   }
 }
 
@@ -117,18 +120,10 @@ void quantize_q5_0(const float* x, BlockQ5_0* b, int64_t n) {
   }
 }
 
-// GGUF Q5_1: d = (max - min) / 31, m = min, q = trunc((x - min) / d + 0.5)
-// (at most 31 for finite input).
 void quantize_q5_1(const float* x, BlockQ5_1* b, int64_t n) {
   for (int64_t i = 0; i < n / kBlock; ++i, x += kBlock) {
-    float lo, hi;
-    block_range(x, &lo, &hi);
-    const float d = (hi - lo) / 31.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    b[i].d = fp32_to_fp16(d);
-    b[i].m = fp32_to_fp16(lo);
     uint8_t q[kBlock];
-    for (int j = 0; j < kBlock; ++j) q[j] = truncate_quant((x[j] - lo) * id + 0.5f, 31);
+    quantize_with_min(x, 31, &b[i].d, &b[i].m, q);
     pack5(q, b[i].qs, b[i].qh);
   }
 }

@@ -295,6 +295,23 @@ float fit_q6_k_sub_block(const float* x, int8_t* L) {
   return scale;
 }
 
+// Fits the 16 sub-blocks of 16 of a super-block with `fit` (quants to L, scales
+// to `scales`); returns the scale of largest magnitude, sign kept (the first of
+// equal magnitudes).
+template <class Fit>
+float fit_16_sub_blocks(const float* x, int8_t* L, float* scales, Fit fit) {
+  float max_scale = 0.0f, max_abs_scale = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    scales[j] = fit(x + 16 * j, L + 16 * j);
+    const float a = std::fabs(scales[j]);
+    if (a > max_abs_scale) {
+      max_abs_scale = a;
+      max_scale = scales[j];
+    }
+  }
+  return max_scale;
+}
+
 // The sub-block scale of largest magnitude maps to -128: d = max / -128 and
 // each scale becomes round(scale / d) (at most 127) in an int8; the quants are
 // then re-rounded against d * scale. A sub-block whose scale rounds to 0 keeps
@@ -302,16 +319,8 @@ float fit_q6_k_sub_block(const float* x, int8_t* L) {
 void quantize_q6_k_block(const float* x, BlockQ6_K* b) {
   int8_t L[kQK_K];
   float scales[16];
-  float max_scale = 0.0f, max_abs_scale = 0.0f;
-  for (int j = 0; j < 16; ++j) {
-    scales[j] = fit_q6_k_sub_block(x + kQ6Sub * j, L + kQ6Sub * j);
-    const float a = std::fabs(scales[j]);
-    if (a > max_abs_scale) {
-      max_abs_scale = a;
-      max_scale = scales[j];
-    }
-  }
-  if (max_abs_scale < kGroupMaxEps) {
+  const float max_scale = fit_16_sub_blocks(x, L, scales, fit_q6_k_sub_block);
+  if (std::fabs(max_scale) < kGroupMaxEps) {
     std::memset(b, 0, sizeof *b);  // all zero, d = +0
     return;
   }
@@ -405,15 +414,7 @@ float fit_q3_k_sub_block(const float* x, int8_t* L) {
 void quantize_q3_k_block(const float* x, BlockQ3_K* b) {
   int8_t L[kQK_K];
   float scales[16];
-  float max_scale = 0.0f, amax = 0.0f;
-  for (int j = 0; j < 16; ++j) {
-    scales[j] = fit_q3_k_sub_block(x + kQ3Sub * j, L + kQ3Sub * j);
-    const float a = std::fabs(scales[j]);
-    if (a > amax) {
-      amax = a;
-      max_scale = scales[j];
-    }
-  }
+  const float max_scale = fit_16_sub_blocks(x, L, scales, fit_q3_k_sub_block);
   std::memset(b->scales, 0, sizeof b->scales);
   if (max_scale != 0.0f) {
     const float iscale = -32.0f / max_scale;

@@ -19,9 +19,7 @@ using test::PerIsa;
 using test::random_floats;
 using test::random_matrix;
 
-constexpr DType kTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0,   DType::Q4_K,
-                            DType::Q6_K, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::Q2_K,
-                            DType::Q3_K, DType::Q5_K, DType::IQ4_XS};
+constexpr auto& kTypes = test::kMatmulTypes;
 
 struct Case {
   DType type;
