@@ -456,16 +456,6 @@ void quantize_q3_k_block(const float* x, BlockQ3_K* b) {
 
 }  // namespace
 
-void q4_k_scale_min(const uint8_t* scales, int j, int* sc, int* m) {
-  if (j < 4) {
-    *sc = scales[j] & 63;
-    *m = scales[j + 4] & 63;
-  } else {
-    *sc = (scales[j + 4] & 15) | (scales[j - 4] >> 6) << 4;
-    *m = (scales[j + 4] >> 4) | (scales[j] >> 6) << 4;
-  }
-}
-
 void dequantize_q4_k(const BlockQ4_K* b, float* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK_K; ++i, y += kQK_K) {
     const float d = fp16_to_fp32(b[i].d), dmin = fp16_to_fp32(b[i].dmin);
@@ -497,11 +487,6 @@ void dequantize_q6_k(const BlockQ6_K* b, float* y, int64_t n) {
       }
     }
   }
-}
-
-int q3_k_scale(const uint8_t* scales, int k) {
-  const int low = k < 8 ? scales[k] & 15 : scales[k - 8] >> 4;
-  return (low | ((scales[8 + k % 4] >> (2 * (k / 4))) & 3) << 4) - 32;
 }
 
 void dequantize_q2_k(const BlockQ2_K* b, float* y, int64_t n) {

@@ -24,8 +24,20 @@ void quantize_q3_k(const float* x, BlockQ3_K* b, int64_t n);
 void quantize_q5_k(const float* x, BlockQ5_K* b, int64_t n);
 
 // Sub-block j's 6-bit scale and min from a Q4_K block's packed `scales`.
-void q4_k_scale_min(const uint8_t* scales, int j, int* sc, int* m);
+// (inline: the AVX2 kernels decode them per super-block)
+inline void q4_k_scale_min(const uint8_t* scales, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = scales[j] & 63;
+    *m = scales[j + 4] & 63;
+  } else {
+    *sc = (scales[j + 4] & 15) | (scales[j - 4] >> 6) << 4;
+    *m = (scales[j + 4] >> 4) | (scales[j] >> 6) << 4;
+  }
+}
 // Sub-block k's signed scale (-32..31) from a Q3_K block's packed `scales`.
-int q3_k_scale(const uint8_t* scales, int k);
+inline int q3_k_scale(const uint8_t* scales, int k) {
+  const int low = k < 8 ? scales[k] & 15 : scales[k - 8] >> 4;
+  return (low | ((scales[8 + k % 4] >> (2 * (k / 4))) & 3) << 4) - 32;
+}
 
 }  // namespace tessera::kernels::ref
