@@ -104,7 +104,9 @@ TEST_P(QuantisedForward, Int8ActivationErrorStaysSmall) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, QuantisedForward,
-                         testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K),
+                         testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K,
+                                         DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::Q2_K,
+                                         DType::Q3_K, DType::Q5_K, DType::IQ4_XS),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 void expect_load_error(const io::GgufWriter& w, const std::string& needle) {
