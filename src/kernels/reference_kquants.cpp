@@ -454,20 +454,28 @@ void quantize_q3_k_block(const float* x, BlockQ3_K* b) {
     }
 }
 
+// One Q4_K or Q5_K super-block (Q5_K: qh holds the fifth bits; Q4_K: null).
+void dequantize_with_mins(uint16_t d16, uint16_t dmin16, const uint8_t* scales, const uint8_t* qs, const uint8_t* qh,
+                          float* y) {
+  const float d = fp16_to_fp32(d16), dmin = fp16_to_fp32(dmin16);
+  for (int j = 0; j < 8; ++j) {
+    int sc, m;
+    q4_k_scale_min(scales, j, &sc, &m);
+    const float scale = d * static_cast<float>(sc), min = dmin * static_cast<float>(m);
+    const uint8_t* q = qs + 32 * (j / 2);
+    const int shift = 4 * (j % 2);  // even sub-blocks in the low nibbles
+    for (int l = 0; l < 32; ++l) {
+      const int v = ((q[l] >> shift) & 15) + (qh && (qh[l] >> j) & 1 ? 16 : 0);
+      y[32 * j + l] = scale * static_cast<float>(v) - min;
+    }
+  }
+}
+
 }  // namespace
 
 void dequantize_q4_k(const BlockQ4_K* b, float* y, int64_t n) {
-  for (int64_t i = 0; i < n / kQK_K; ++i, y += kQK_K) {
-    const float d = fp16_to_fp32(b[i].d), dmin = fp16_to_fp32(b[i].dmin);
-    for (int j = 0; j < 8; ++j) {
-      int sc, m;
-      q4_k_scale_min(b[i].scales, j, &sc, &m);
-      const float scale = d * static_cast<float>(sc), min = dmin * static_cast<float>(m);
-      const uint8_t* q = b[i].qs + 32 * (j / 2);
-      const int shift = 4 * (j % 2);  // even sub-blocks in the low nibbles
-      for (int l = 0; l < 32; ++l) y[32 * j + l] = scale * static_cast<float>((q[l] >> shift) & 15) - min;
-    }
-  }
+  for (int64_t i = 0; i < n / kQK_K; ++i, y += kQK_K)
+    dequantize_with_mins(b[i].d, b[i].dmin, b[i].scales, b[i].qs, nullptr, y);
 }
 
 void dequantize_q6_k(const BlockQ6_K* b, float* y, int64_t n) {
@@ -513,20 +521,8 @@ void dequantize_q3_k(const BlockQ3_K* b, float* y, int64_t n) {
 }
 
 void dequantize_q5_k(const BlockQ5_K* b, float* y, int64_t n) {
-  for (int64_t i = 0; i < n / kQK_K; ++i, y += kQK_K) {
-    const float d = fp16_to_fp32(b[i].d), dmin = fp16_to_fp32(b[i].dmin);
-    for (int j = 0; j < 8; ++j) {
-      int sc, m;
-      q4_k_scale_min(b[i].scales, j, &sc, &m);
-      const float scale = d * static_cast<float>(sc), min = dmin * static_cast<float>(m);
-      const uint8_t* q = b[i].qs + 32 * (j / 2);
-      const int shift = 4 * (j % 2);
-      for (int l = 0; l < 32; ++l) {
-        const int v = ((q[l] >> shift) & 15) + ((b[i].qh[l] >> j) & 1 ? 16 : 0);
-        y[32 * j + l] = scale * static_cast<float>(v) - min;
-      }
-    }
-  }
+  for (int64_t i = 0; i < n / kQK_K; ++i, y += kQK_K)
+    dequantize_with_mins(b[i].d, b[i].dmin, b[i].scales, b[i].qs, b[i].qh, y);
 }
 
 void quantize_q2_k(const float* x, BlockQ2_K* b, int64_t n) {
