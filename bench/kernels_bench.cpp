@@ -78,10 +78,12 @@ void run_matmul(benchmark::State& state, MatmulCase c) {
 }
 
 void register_matmul_benchmarks() {
-  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K})
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K,
+                     DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::Q2_K, DType::Q3_K, DType::Q5_K,
+                     DType::IQ4_XS})
     for (Isa isa : kAllIsas) {
       if (!kernel_table(isa)) continue;
-      for (int64_t n_tokens : {1, 16})
+      for (int64_t n_tokens : {1, 16, 64})
         for (int threads : {1, 2}) {
           const MatmulCase c{type, isa, threads, 2048, 2048, n_tokens};
           const std::string name = "matmul/" + std::string(dtype_name(type)) + "/" + std::string(isa_name(isa)) +

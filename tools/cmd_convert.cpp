@@ -32,8 +32,7 @@ Runner add_convert_command(CLI::App& app) {
   cmd->add_option("output", args->out, "GGUF file to write")->required();
   cmd->add_option("--tokenizer", args->options.tokenizer_path, "Tokenizer file for a llama2.c checkpoint");
   cmd->add_option("--type", args->options.weight_type,
-                  "Format for weight matrices: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, or a llama.cpp mixture: "
-                  "q4_k_m, q4_k_s (default: keep each tensor's)");
+                  std::string("Format for weight matrices: ") + kWeightTypeHelp + " (default: keep each tensor's)");
   return [args] { return convert(*args); };
 }
 

@@ -13,8 +13,7 @@ Runner add_mkmodel_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("mkmodel", "Write a random-weight llama GGUF (benchmark / test model)");
   cmd->add_option("output", *path, "GGUF file to write")->required();
   cmd->add_option("--preset", spec->preset, "Shape: tiny, 110m, tinyllama-1.1b")->capture_default_str();
-  cmd->add_option("--type", spec->weight_type,
-                  "Weight format: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, or a llama.cpp mixture: q4_k_m, q4_k_s")
+  cmd->add_option("--type", spec->weight_type, std::string("Weight format: ") + kWeightTypeHelp)
       ->capture_default_str();
   cmd->add_option("--vocab", spec->n_vocab, "Override: vocabulary size (>= 259)");
   cmd->add_option("--dim", spec->n_embd, "Override: embedding dim");
@@ -41,8 +40,7 @@ Runner add_quantize_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("quantize", "Re-encode a model's weight matrices: quantize IN OUT TYPE");
   cmd->add_option("input", *in, "Model file to read (F32 / F16 / BF16 weights give the best result)")->required();
   cmd->add_option("output", *out, "GGUF file to write")->required();
-  cmd->add_option("type", options->weight_type,
-                  "f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, or a llama.cpp mixture: q4_k_m, q4_k_s")
+  cmd->add_option("type", options->weight_type, kWeightTypeHelp)
       ->required();
   cmd->add_option("--tokenizer", options->tokenizer_path, "Tokenizer file for a llama2.c checkpoint");
   return [options, in, out] {

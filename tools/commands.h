@@ -12,6 +12,11 @@ namespace tessera::cli {
 
 using Runner = std::function<int()>;
 
+// Help text of the weight type of convert, quantize and mkmodel.
+inline constexpr const char* kWeightTypeHelp =
+    "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q3_k, q4_k, q5_k, iq4_nl, iq4_xs, or a llama.cpp mixture: q2_k, "
+    "q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k";
+
 Runner add_run_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
 Runner add_tokenize_command(CLI::App& app);

@@ -60,8 +60,9 @@ struct PerplexityStats {
 
 struct ConvertOptions {
   std::string tokenizer_path;  // llama2.c checkpoints: their tokenizer file
-  // Format of the weight matrices: "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k",
-  // or a llama.cpp mixture, "q4_k_m" / "q4_k_s" (a format per tensor, chosen by
+  // Format of the weight matrices: "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0",
+  // "q5_1", "q3_k", "q4_k", "q5_k", "iq4_nl", "iq4_xs", or a llama.cpp mixture, "q2_k",
+  // "q3_k_s/m/l", "q4_k_s/m", "q5_k_s/m", "q6_k" (a format per tensor, chosen by
   // llama-quantize's rule); case-insensitive. Empty keeps each tensor's.
   std::string weight_type;
   // Called before each tensor is written: index, count, name, source and target type.
@@ -70,7 +71,7 @@ struct ConvertOptions {
 
 // Reads any model file Tessera can open and writes it as GGUF. Vectors stay F32;
 // matrices whose rows are not whole blocks of weight_type are stored as F16 (a
-// mixture stores them as Q8_0, else F16).
+// mixture stores them in llama.cpp's fallback format, else F16).
 // Throws Error (bad input file or type; UsageError for an unknown type name).
 void convert_model_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& options);
 

@@ -21,9 +21,17 @@ std::optional<uint32_t> file_type_id(DType type) {
     case DType::F32: return 0;
     case DType::F16: return 1;
     case DType::Q4_0: return 2;
+    case DType::Q4_1: return 3;
     case DType::Q8_0: return 7;
+    case DType::Q5_0: return 8;
+    case DType::Q5_1: return 9;
+    case DType::Q2_K: return 10;
+    case DType::Q3_K: return 11;  // LLAMA_FTYPE_MOSTLY_Q3_K_S: every matrix Q3_K
     case DType::Q4_K: return 14;  // LLAMA_FTYPE_MOSTLY_Q4_K_S: every matrix Q4_K
+    case DType::Q5_K: return 16;  // LLAMA_FTYPE_MOSTLY_Q5_K_S
     case DType::Q6_K: return 18;
+    case DType::IQ4_NL: return 25;
+    case DType::IQ4_XS: return 30;
     case DType::BF16: return 32;
     default: return std::nullopt;
   }
@@ -44,6 +52,12 @@ MixedModel mixed_model_of(const io::ModelFile& in) {
   for (const auto& t : in.tensors) {
     if (auto layer = block_index(t.name)) m.n_layer = std::max(m.n_layer, *layer + 1);
     if (t.name == "output.weight" && !is_view_of_embedding(in, t)) m.has_output = true;
+  }
+  // Query heads per kv head, as llama.cpp's n_gqa() (1 when the keys are absent or odd).
+  if (const auto arch = in.meta.get_string_opt("general.architecture")) {
+    const auto heads = in.meta.get_int_opt(*arch + ".attention.head_count");
+    const auto kv = in.meta.get_int_opt(*arch + ".attention.head_count_kv");
+    if (heads && kv && *kv > 0 && *heads % *kv == 0) m.n_gqa = *heads / *kv;
   }
   return m;
 }

@@ -12,12 +12,16 @@ namespace {
 struct MixEntry {
   QuantMix mix;
   std::string_view name;
-  uint32_t file_type;  // llama.h: LLAMA_FTYPE_MOSTLY_Q4_K_S = 14, LLAMA_FTYPE_MOSTLY_Q4_K_M = 15
+  uint32_t file_type;  // llama.h's LLAMA_FTYPE_MOSTLY_<name>
+  DType base;          // the format of every matrix the rule does not single out
 };
 
 constexpr MixEntry kMixes[] = {
-    {QuantMix::Q4_K_M, "Q4_K_M", 15},
-    {QuantMix::Q4_K_S, "Q4_K_S", 14},
+    {QuantMix::Q2_K, "Q2_K", 10, DType::Q2_K},       {QuantMix::Q3_K_S, "Q3_K_S", 11, DType::Q3_K},
+    {QuantMix::Q3_K_M, "Q3_K_M", 12, DType::Q3_K},   {QuantMix::Q3_K_L, "Q3_K_L", 13, DType::Q3_K},
+    {QuantMix::Q4_K_S, "Q4_K_S", 14, DType::Q4_K},   {QuantMix::Q4_K_M, "Q4_K_M", 15, DType::Q4_K},
+    {QuantMix::Q5_K_S, "Q5_K_S", 16, DType::Q5_K},   {QuantMix::Q5_K_M, "Q5_K_M", 17, DType::Q5_K},
+    {QuantMix::Q6_K, "Q6_K", 18, DType::Q6_K},
 };
 
 const MixEntry& entry(QuantMix mix) {
@@ -32,28 +36,63 @@ bool use_more_bits(int64_t layer, int64_t n_layer) {
   return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
 }
 
-// The rule asks for Q5_K in a few places (Q4_K_S); Tessera has no Q5_K kernels,
-// so those tensors take the next larger K-quant it has: never fewer bits than
-// llama.cpp's file, at 6.56 instead of 5.5 bits per weight there.
-constexpr DType kInsteadOfQ5_K = DType::Q6_K;
+DType attn_v_type(QuantMix mix, int64_t i, const MixedModel& model, DType base) {
+  switch (mix) {
+    case QuantMix::Q2_K: return model.n_gqa >= 4 ? DType::Q4_K : DType::Q3_K;
+    case QuantMix::Q3_K_M: return i < 2 ? DType::Q5_K : DType::Q4_K;
+    case QuantMix::Q3_K_L: return DType::Q5_K;
+    case QuantMix::Q4_K_M:
+    case QuantMix::Q5_K_M: return use_more_bits(i, model.n_layer) ? DType::Q6_K : base;
+    case QuantMix::Q4_K_S: return i < 4 ? DType::Q5_K : base;
+    default: return base;
+  }
+}
+
+DType ffn_down_type(QuantMix mix, int64_t i, const MixedModel& model, DType base) {
+  const int64_t n = model.n_layer;
+  switch (mix) {
+    case QuantMix::Q2_K: return DType::Q3_K;
+    case QuantMix::Q3_K_M: return i < n / 16 ? DType::Q5_K : DType::Q4_K;
+    case QuantMix::Q3_K_L: return DType::Q5_K;
+    case QuantMix::Q4_K_M:
+    case QuantMix::Q5_K_M: return use_more_bits(i, n) ? DType::Q6_K : base;
+    case QuantMix::Q4_K_S: return i < n / 8 ? DType::Q5_K : base;
+    default: return base;
+  }
+}
+
+DType attn_output_type(QuantMix mix, DType base) {
+  switch (mix) {
+    case QuantMix::Q2_K: return DType::Q3_K;
+    case QuantMix::Q3_K_M: return DType::Q4_K;
+    case QuantMix::Q3_K_L: return DType::Q5_K;
+    default: return base;
+  }
+}
 
 // The mixture's choice before the row length is considered.
 DType rule_type(QuantMix mix, std::string_view name, const MixedModel& model) {
+  const DType base = entry(mix).base;
   // With a tied head, token_embd.weight is the output matrix and is treated as one.
   if (name == "output.weight" || (!model.has_output && name == "token_embd.weight")) return DType::Q6_K;
   const auto layer = block_index(name);
-  if (!layer) return DType::Q4_K;
+  if (!layer) return base;
   const std::string_view role = name.substr(name.find('.', 4) + 1);
-  const int64_t i = *layer, n = model.n_layer;
-  if (role == "attn_v.weight") {
-    if (mix == QuantMix::Q4_K_M) return use_more_bits(i, n) ? DType::Q6_K : DType::Q4_K;
-    return i < 4 ? kInsteadOfQ5_K : DType::Q4_K;
+  if (role == "attn_v.weight") return attn_v_type(mix, *layer, model, base);
+  if (role == "ffn_down.weight") return ffn_down_type(mix, *layer, model, base);
+  if (role == "attn_output.weight") return attn_output_type(mix, base);
+  return base;
+}
+
+// llama.cpp's replacement for a format whose blocks do not divide the rows.
+DType fallback_of(DType type) {
+  switch (type) {
+    case DType::Q2_K:
+    case DType::Q3_K: return DType::IQ4_NL;
+    case DType::Q4_K: return DType::Q5_0;
+    case DType::Q5_K: return DType::Q5_1;
+    default: return DType::Q8_0;  // Q6_K and the output
   }
-  if (role == "ffn_down.weight") {
-    if (mix == QuantMix::Q4_K_M) return use_more_bits(i, n) ? DType::Q6_K : DType::Q4_K;
-    return i < n / 8 ? kInsteadOfQ5_K : DType::Q4_K;
-  }
-  return DType::Q4_K;
 }
 
 }  // namespace
@@ -90,9 +129,8 @@ DType tensor_type_for(QuantMix mix, std::string_view name, const std::vector<int
   const DType want = rule_type(mix, name, model);
   const int64_t row = ne[0];
   if (row % dtype_info(want).block_size == 0) return want;
-  // llama.cpp falls back to Q5_0 (for Q4_K), Q5_1 (Q5_K) or Q8_0 (Q6_K and the
-  // head), then F16. Tessera has neither Q5 format: Q8_0 keeps at least their bits.
-  return row % dtype_info(DType::Q8_0).block_size == 0 ? DType::Q8_0 : DType::F16;
+  const DType fallback = fallback_of(want);
+  return row % dtype_info(fallback).block_size == 0 ? fallback : DType::F16;
 }
 
 }  // namespace tessera::engine

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/dtype.h"
 #include "kernels/attention.h"
 #include "kernels/quantized_activations.h"
 
@@ -54,6 +55,13 @@ void matmul_q4_k_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols
 void matmul_q6_k_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
                                int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
                                int64_t rows);
+
+// Q4_1, Q5_0, Q5_1, IQ4_NL (Q8x32 activations) and Q2_K, Q3_K, Q5_K, IQ4_XS
+// (Q8x256) in the plain layout, one row x up to 4 tokens a tile
+// (matmul_int_formats_avx2.cpp).
+template <DType Type>
+void matmul_int_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                     const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows);
 
 // One token row to `format` (kernels/quantized_activations.h), bit for bit as
 // ref::quantize_activations.

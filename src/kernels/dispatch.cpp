@@ -27,6 +27,14 @@ KernelTable make_generic_table() {
   t.matmul_q4_0 = {generic::matmul_q4_0_rows, generic::kMatmulRowGrain};
   t.matmul_q4_k = {generic::matmul_q4_k_rows, generic::kMatmulRowGrain};
   t.matmul_q6_k = {generic::matmul_q6_k_rows, generic::kMatmulRowGrain};
+  t.matmul_q4_1 = {generic::matmul_rows<DType::Q4_1>, generic::kMatmulRowGrain};
+  t.matmul_q5_0 = {generic::matmul_rows<DType::Q5_0>, generic::kMatmulRowGrain};
+  t.matmul_q5_1 = {generic::matmul_rows<DType::Q5_1>, generic::kMatmulRowGrain};
+  t.matmul_iq4_nl = {generic::matmul_rows<DType::IQ4_NL>, generic::kMatmulRowGrain};
+  t.matmul_q2_k = {generic::matmul_rows<DType::Q2_K>, generic::kMatmulRowGrain};
+  t.matmul_q3_k = {generic::matmul_rows<DType::Q3_K>, generic::kMatmulRowGrain};
+  t.matmul_q5_k = {generic::matmul_rows<DType::Q5_K>, generic::kMatmulRowGrain};
+  t.matmul_iq4_xs = {generic::matmul_rows<DType::IQ4_XS>, generic::kMatmulRowGrain};
   t.rmsnorm = ref::rmsnorm;
   t.rope = ref::rope;
   t.softmax = ref::softmax;
@@ -57,6 +65,15 @@ KernelTable make_avx2_table() {
   t.matmul_f16_rows8 = {avx2::matmul_f16_rows8_rows, avx2::kMatmulRowGrain};
   t.matmul_q4_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_q4_k_rows8_q8_rows};
   t.matmul_q6_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_q6_k_rows8_q8_rows};
+  // The other formats: int8 activations in the plain layout (matmul_int_formats_avx2.cpp).
+  t.matmul_q4_1 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_int_rows<DType::Q4_1>};
+  t.matmul_q5_0 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_int_rows<DType::Q5_0>};
+  t.matmul_q5_1 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_int_rows<DType::Q5_1>};
+  t.matmul_iq4_nl = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_int_rows<DType::IQ4_NL>};
+  t.matmul_q2_k = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_int_rows<DType::Q2_K>};
+  t.matmul_q3_k = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_int_rows<DType::Q3_K>};
+  t.matmul_q5_k = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_int_rows<DType::Q5_K>};
+  t.matmul_iq4_xs = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_int_rows<DType::IQ4_XS>};
   t.rmsnorm = avx2::rmsnorm;
   t.softmax = avx2::softmax;
   t.swiglu = avx2::swiglu;
@@ -143,6 +160,14 @@ const MatmulKernel* KernelTable::matmul_for(DType type) const {
     case DType::Q6_K:
       k = &matmul_q6_k;
       break;
+    case DType::Q4_1: k = &matmul_q4_1; break;
+    case DType::Q5_0: k = &matmul_q5_0; break;
+    case DType::Q5_1: k = &matmul_q5_1; break;
+    case DType::IQ4_NL: k = &matmul_iq4_nl; break;
+    case DType::Q2_K: k = &matmul_q2_k; break;
+    case DType::Q3_K: k = &matmul_q3_k; break;
+    case DType::Q5_K: k = &matmul_q5_k; break;
+    case DType::IQ4_XS: k = &matmul_iq4_xs; break;
     default:
       return nullptr;
   }

@@ -51,6 +51,8 @@ struct KernelTable {
   Isa isa = Isa::Generic;
   MatmulKernel matmul_f32, matmul_f16, matmul_bf16, matmul_q8_0, matmul_q4_0;
   MatmulKernel matmul_q4_k, matmul_q6_k;
+  MatmulKernel matmul_q4_1, matmul_q5_0, matmul_q5_1, matmul_iq4_nl;  // blocks of 32
+  MatmulKernel matmul_q2_k, matmul_q3_k, matmul_q5_k, matmul_iq4_xs;  // super-blocks of 256
   // WeightLayout::Rows8
   MatmulKernel matmul_f16_rows8, matmul_q8_0_rows8, matmul_q4_0_rows8, matmul_q4_k_rows8, matmul_q6_k_rows8;
   void (*rmsnorm)(float* out, const float* x, const float* weight, int64_t n, float eps) = nullptr;

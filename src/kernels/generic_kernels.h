@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/dtype.h"
 #include "kernels/attention.h"
 
 namespace tessera::kernels::generic {
@@ -24,6 +25,12 @@ void matmul_q4_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t
                       const float* x, int64_t n_tokens, float* y, int64_t rows);
 void matmul_q6_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
                       const float* x, int64_t n_tokens, float* y, int64_t rows);
+
+// MatmulRowsFn of any format ref::dequantize_row converts (instantiated in
+// matmul_generic.cpp for Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K, IQ4_XS).
+template <DType Type>
+void matmul_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                 const float* x, int64_t n_tokens, float* y, int64_t rows);
 
 inline constexpr int64_t kMatmulRowGrain = 8;
 

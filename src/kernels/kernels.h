@@ -74,9 +74,10 @@ void softmax(float* x, int64_t n);
 void swiglu(float* out, const float* gate, const float* up, int64_t n);
 
 // Row conversion between floats and a storage format (F32, F16, BF16, Q8_0, Q4_0,
-// Q4_K, Q6_K); n must be a multiple of the format's block size. quantize_row
-// rounds as GGUF's reference quantizer does, so files we write match other
-// tools' bit for bit.
+// Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS); n must be a
+// multiple of the format's block size. quantize_row rounds as GGUF's reference
+// quantizer does, so files we write match other tools' bit for bit (IQ4_NL and
+// IQ4_XS: Tessera's own quantizer, kernels/reference_iq4.cpp).
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 

@@ -73,4 +73,27 @@ void matmul_q6_k_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t
   matmul_rows(DType::Q6_K, W, row_stride, cols, row_begin, row_end, x, n_tokens, y, rows);
 }
 
+template <DType Type>
+void matmul_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                 const float* x, int64_t n_tokens, float* y, int64_t rows) {
+  matmul_rows(Type, W, row_stride, cols, row_begin, row_end, x, n_tokens, y, rows);
+}
+
+template void matmul_rows<DType::Q4_1>(const uint8_t*, size_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                       float*, int64_t);
+template void matmul_rows<DType::Q5_0>(const uint8_t*, size_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                       float*, int64_t);
+template void matmul_rows<DType::Q5_1>(const uint8_t*, size_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                       float*, int64_t);
+template void matmul_rows<DType::IQ4_NL>(const uint8_t*, size_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                         float*, int64_t);
+template void matmul_rows<DType::Q2_K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                       float*, int64_t);
+template void matmul_rows<DType::Q3_K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                       float*, int64_t);
+template void matmul_rows<DType::Q5_K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                       float*, int64_t);
+template void matmul_rows<DType::IQ4_XS>(const uint8_t*, size_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                         float*, int64_t);
+
 }  // namespace tessera::kernels::generic

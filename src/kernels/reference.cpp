@@ -8,6 +8,7 @@
 #include "core/blocks.h"
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/reference_formats.h"
 #include "kernels/reference_kquants.h"
 
 namespace tessera::kernels::ref {
@@ -103,6 +104,14 @@ bool supports(DType type) {
     case DType::Q4_0:
     case DType::Q4_K:
     case DType::Q6_K:
+    case DType::Q4_1:
+    case DType::Q5_0:
+    case DType::Q5_1:
+    case DType::Q2_K:
+    case DType::Q3_K:
+    case DType::Q5_K:
+    case DType::IQ4_NL:
+    case DType::IQ4_XS:
       return true;
     default:
       return false;
@@ -143,6 +152,38 @@ void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
       check_blocks(type, n, kQK_K);
       dequantize_q6_k(static_cast<const BlockQ6_K*>(src), dst, n);
       return;
+    case DType::Q4_1:
+      check_blocks(type, n, kQK4_0);
+      dequantize_q4_1(static_cast<const BlockQ4_1*>(src), dst, n);
+      return;
+    case DType::Q5_0:
+      check_blocks(type, n, kQK4_0);
+      dequantize_q5_0(static_cast<const BlockQ5_0*>(src), dst, n);
+      return;
+    case DType::Q5_1:
+      check_blocks(type, n, kQK4_0);
+      dequantize_q5_1(static_cast<const BlockQ5_1*>(src), dst, n);
+      return;
+    case DType::IQ4_NL:
+      check_blocks(type, n, kQK4_0);
+      dequantize_iq4_nl(static_cast<const BlockIQ4_NL*>(src), dst, n);
+      return;
+    case DType::Q2_K:
+      check_blocks(type, n, kQK_K);
+      dequantize_q2_k(static_cast<const BlockQ2_K*>(src), dst, n);
+      return;
+    case DType::Q3_K:
+      check_blocks(type, n, kQK_K);
+      dequantize_q3_k(static_cast<const BlockQ3_K*>(src), dst, n);
+      return;
+    case DType::Q5_K:
+      check_blocks(type, n, kQK_K);
+      dequantize_q5_k(static_cast<const BlockQ5_K*>(src), dst, n);
+      return;
+    case DType::IQ4_XS:
+      check_blocks(type, n, kQK_K);
+      dequantize_iq4_xs(static_cast<const BlockIQ4_XS*>(src), dst, n);
+      return;
     default:
       fail("dequantize_row: no kernel for tensor type {}", dtype_name(type));
   }
@@ -181,6 +222,38 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
     case DType::Q6_K:
       check_blocks(type, n, kQK_K);
       quantize_q6_k(src, static_cast<BlockQ6_K*>(dst), n);
+      return;
+    case DType::Q4_1:
+      check_blocks(type, n, kQK4_0);
+      quantize_q4_1(src, static_cast<BlockQ4_1*>(dst), n);
+      return;
+    case DType::Q5_0:
+      check_blocks(type, n, kQK4_0);
+      quantize_q5_0(src, static_cast<BlockQ5_0*>(dst), n);
+      return;
+    case DType::Q5_1:
+      check_blocks(type, n, kQK4_0);
+      quantize_q5_1(src, static_cast<BlockQ5_1*>(dst), n);
+      return;
+    case DType::IQ4_NL:
+      check_blocks(type, n, kQK4_0);
+      quantize_iq4_nl(src, static_cast<BlockIQ4_NL*>(dst), n);
+      return;
+    case DType::Q2_K:
+      check_blocks(type, n, kQK_K);
+      quantize_q2_k(src, static_cast<BlockQ2_K*>(dst), n);
+      return;
+    case DType::Q3_K:
+      check_blocks(type, n, kQK_K);
+      quantize_q3_k(src, static_cast<BlockQ3_K*>(dst), n);
+      return;
+    case DType::Q5_K:
+      check_blocks(type, n, kQK_K);
+      quantize_q5_k(src, static_cast<BlockQ5_K*>(dst), n);
+      return;
+    case DType::IQ4_XS:
+      check_blocks(type, n, kQK_K);
+      quantize_iq4_xs(src, static_cast<BlockIQ4_XS*>(dst), n);
       return;
     default:
       fail("quantize_row: no kernel for tensor type {}", dtype_name(type));

@@ -26,9 +26,9 @@ void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p);
 void softmax(float* x, int64_t n);
 void swiglu(float* out, const float* gate, const float* up, int64_t n);
 
-// F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K; n a multiple of the block size.
+// Every format of kernels.h's dequantize_row; n a multiple of the block size.
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
-// Bit for bit as GGUF's reference quantizers (see reference.cpp for the rules).
+// Bit for bit as GGUF's reference quantizers but IQ4 (see reference*.cpp for the rules).
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 
 bool supports(DType type);
@@ -43,6 +43,9 @@ void quantize_activations(ActFormat format, const float* x, int64_t cols, uint8_
 // weights with Q8x32 activations (per block of 32, d_w * d_x times the integer
 // dot), Q4_K and Q6_K with Q8x256 (per super-block, the integer sums of the
 // sub-blocks' scale * dot times d * d_x; Q4_K's mins against 32-column sums).
+// Q4_1, Q5_0, Q5_1, IQ4_NL (Q8x32) and Q2_K, Q3_K, Q5_K, IQ4_XS (Q8x256) as
+// integer weights with a scale and min per 16 columns, summed per unit of one
+// activation scale (reference_quantized_matmul.cpp gives the formula).
 void matmul_quantized(DType type, ActFormat act, const void* W, int64_t rows, int64_t cols, const uint8_t* xq,
                       size_t xq_stride, int64_t n_tokens, float* y);
 

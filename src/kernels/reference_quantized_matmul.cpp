@@ -7,6 +7,7 @@
 #include "core/half.h"
 #include "kernels/quantized_activations.h"
 #include "kernels/reference.h"
+#include "kernels/reference_formats.h"
 #include "kernels/reference_kquants.h"
 
 namespace tessera::kernels::ref {
@@ -99,10 +100,180 @@ void matmul_q8x256(DType type, const void* W, int64_t rows, int64_t cols, const 
   }
 }
 
+// The other formats as integers: block b (32 columns) of a row is 32 integer
+// weights w with an integer scale and min per 16 columns (sc, m), and the
+// `unit` of columns sharing one activation scale (32 columns for Q8x32, a
+// super-block of 256 for Q8x256) has float factors d and min_scale:
+//   y = sum over units of (d * dx) * sum sc * dot(w, q) + (min_scale * dx) * sum m * sum(q).
+// Q4_1 / Q5_1 add their offset (min_scale = m, integer m = 1); the K-quants
+// subtract theirs (min_scale = -dmin).
+struct IntBlock {
+  int32_t w[kBlock];
+  int32_t sc[2] = {1, 1};
+  int32_t m[2] = {0, 0};
+};
+
+struct UnitScales {
+  float d = 0.0f;
+  float min_scale = 0.0f;
+};
+
+template <class Block>
+Block load_block(const uint8_t* row, int64_t index) {
+  Block b;
+  std::memcpy(&b, row + index * sizeof b, sizeof b);
+  return b;
+}
+
+int64_t unit_columns(DType type) { return dtype_info(type).block_size; }
+
+UnitScales unit_scales(DType type, const uint8_t* row, int64_t u) {
+  switch (type) {
+    case DType::Q4_1: {
+      const auto b = load_block<BlockQ4_1>(row, u);
+      return {fp16_to_fp32(b.d), fp16_to_fp32(b.m)};
+    }
+    case DType::Q5_1: {
+      const auto b = load_block<BlockQ5_1>(row, u);
+      return {fp16_to_fp32(b.d), fp16_to_fp32(b.m)};
+    }
+    case DType::Q5_0: return {fp16_to_fp32(load_block<BlockQ5_0>(row, u).d), 0.0f};
+    case DType::IQ4_NL: return {fp16_to_fp32(load_block<BlockIQ4_NL>(row, u).d), 0.0f};
+    case DType::Q2_K: {
+      const auto b = load_block<BlockQ2_K>(row, u);
+      return {fp16_to_fp32(b.d), -fp16_to_fp32(b.dmin)};
+    }
+    case DType::Q5_K: {
+      const auto b = load_block<BlockQ5_K>(row, u);
+      return {fp16_to_fp32(b.d), -fp16_to_fp32(b.dmin)};
+    }
+    case DType::Q3_K: return {fp16_to_fp32(load_block<BlockQ3_K>(row, u).d), 0.0f};
+    case DType::IQ4_XS: return {fp16_to_fp32(load_block<BlockIQ4_XS>(row, u).d), 0.0f};
+    default: fail("matmul_quantized: no integer form of {}", dtype_name(type));
+  }
+}
+
+// Block b of the row (32 columns; for K-quants block b % 8 of super-block b / 8).
+IntBlock int_block(DType type, const uint8_t* row, int64_t b) {
+  IntBlock o;
+  const int64_t s = b / 8;
+  const int j = static_cast<int>(b % 8);
+  switch (type) {
+    case DType::Q4_1: {
+      const auto q = load_block<BlockQ4_1>(row, b);
+      for (int l = 0; l < 16; ++l) o.w[l] = q.qs[l] & 15, o.w[l + 16] = q.qs[l] >> 4;
+      o.m[0] = o.m[1] = 1;
+      break;
+    }
+    case DType::Q5_1: {
+      const auto q = load_block<BlockQ5_1>(row, b);
+      for (int l = 0; l < kBlock; ++l) o.w[l] = q5_quant(q.qs, q.qh, l);
+      o.m[0] = o.m[1] = 1;
+      break;
+    }
+    case DType::Q5_0: {
+      const auto q = load_block<BlockQ5_0>(row, b);
+      for (int l = 0; l < kBlock; ++l) o.w[l] = q5_quant(q.qs, q.qh, l) - 16;
+      break;
+    }
+    case DType::IQ4_NL: {
+      const auto q = load_block<BlockIQ4_NL>(row, b);
+      for (int l = 0; l < 16; ++l) o.w[l] = kIq4Values[q.qs[l] & 15], o.w[l + 16] = kIq4Values[q.qs[l] >> 4];
+      break;
+    }
+    case DType::Q2_K: {
+      const auto q = load_block<BlockQ2_K>(row, s);
+      const int h = j / 4, part = j % 4;
+      for (int l = 0; l < kBlock; ++l) o.w[l] = (q.qs[32 * h + l] >> (2 * part)) & 3;
+      for (int g = 0; g < 2; ++g) {
+        o.sc[g] = q.scales[8 * h + 2 * part + g] & 15;
+        o.m[g] = q.scales[8 * h + 2 * part + g] >> 4;
+      }
+      break;
+    }
+    case DType::Q3_K: {
+      const auto q = load_block<BlockQ3_K>(row, s);
+      const int h = j / 4, part = j % 4;
+      for (int l = 0; l < kBlock; ++l)
+        o.w[l] = ((q.qs[32 * h + l] >> (2 * part)) & 3) - ((q.hmask[l] >> j) & 1 ? 0 : 4);
+      for (int g = 0; g < 2; ++g) o.sc[g] = q3_k_scale(q.scales, 8 * h + 2 * part + g);
+      break;
+    }
+    case DType::Q5_K: {
+      const auto q = load_block<BlockQ5_K>(row, s);
+      for (int l = 0; l < kBlock; ++l)
+        o.w[l] = ((q.qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 15) | ((q.qh[l] >> j) & 1) << 4;
+      int sc, m;
+      q4_k_scale_min(q.scales, j, &sc, &m);
+      o.sc[0] = o.sc[1] = sc;
+      o.m[0] = o.m[1] = m;
+      break;
+    }
+    case DType::IQ4_XS: {
+      const auto q = load_block<BlockIQ4_XS>(row, s);
+      for (int l = 0; l < 16; ++l)
+        o.w[l] = kIq4Values[q.qs[16 * j + l] & 15], o.w[l + 16] = kIq4Values[q.qs[16 * j + l] >> 4];
+      o.sc[0] = o.sc[1] = iq4_xs_scale(q, j);
+      break;
+    }
+    default: fail("matmul_quantized: no integer form of {}", dtype_name(type));
+  }
+  return o;
+}
+
+bool has_int_form(DType type, ActFormat act) {
+  switch (type) {
+    case DType::Q4_1:
+    case DType::Q5_0:
+    case DType::Q5_1:
+    case DType::IQ4_NL: return act == ActFormat::Q8x32;
+    case DType::Q2_K:
+    case DType::Q3_K:
+    case DType::Q5_K:
+    case DType::IQ4_XS: return act == ActFormat::Q8x256;
+    default: return false;
+  }
+}
+
+void matmul_int_form(DType type, const void* W, int64_t rows, int64_t cols, const uint8_t* xq, size_t xq_stride,
+                     int64_t n_tokens, float* y) {
+  const size_t stride = row_bytes(type, cols);
+  const int64_t unit = unit_columns(type);
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(W) + r * stride;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      const auto* q = reinterpret_cast<const int8_t*>(xq + t * xq_stride);
+      double sum = 0.0;
+      for (int64_t u = 0; u < cols / unit; ++u) {
+        int32_t dot = 0, mins = 0;
+        for (int64_t b = u * unit / kBlock; b < (u + 1) * unit / kBlock; ++b) {
+          const IntBlock blk = int_block(type, row, b);
+          for (int g = 0; g < 2; ++g) {
+            int32_t dot_g = 0, sum_g = 0;
+            for (int l = 16 * g; l < 16 * g + 16; ++l) {
+              dot_g += blk.w[l] * q[b * kBlock + l];
+              sum_g += q[b * kBlock + l];
+            }
+            dot += blk.sc[g] * dot_g;
+            mins += blk.m[g] * sum_g;
+          }
+        }
+        const UnitScales f = unit_scales(type, row, u);
+        float dx;
+        std::memcpy(&dx, xq + t * xq_stride + cols + u * sizeof(float), sizeof dx);
+        sum += static_cast<double>((f.d * dx) * static_cast<float>(dot));
+        if (mins != 0) sum += static_cast<double>((f.min_scale * dx) * static_cast<float>(mins));
+      }
+      y[t * rows + r] = static_cast<float>(sum);
+    }
+  }
+}
+
 }  // namespace
 
 void matmul_quantized(DType type, ActFormat act, const void* W, int64_t rows, int64_t cols, const uint8_t* xq,
                       size_t xq_stride, int64_t n_tokens, float* y) {
+  if (has_int_form(type, act)) return matmul_int_form(type, W, rows, cols, xq, xq_stride, n_tokens, y);
   if (act == ActFormat::Q8x256 && (type == DType::Q4_K || type == DType::Q6_K))
     return matmul_q8x256(type, W, rows, cols, xq, xq_stride, n_tokens, y);
   if (act != ActFormat::Q8x32 || (type != DType::Q8_0 && type != DType::Q4_0))

@@ -95,8 +95,8 @@ TEST(QuantMixFiles, TiedModelQuantizesTheEmbeddingAsTheOutput) {
   EXPECT_EQ(f.find_tensor("output.weight"), nullptr);
   EXPECT_EQ(f.find_tensor("token_embd.weight")->type, DType::Q6_K);
   for (int i = 0; i < 8; ++i) {
-    EXPECT_EQ(f.find_tensor(blk(i, "attn_v"))->type, i < 4 ? DType::Q6_K : DType::Q4_K) << i;
-    EXPECT_EQ(f.find_tensor(blk(i, "ffn_down"))->type, i < 1 ? DType::Q6_K : DType::Q4_K) << i;
+    EXPECT_EQ(f.find_tensor(blk(i, "attn_v"))->type, i < 4 ? DType::Q5_K : DType::Q4_K) << i;
+    EXPECT_EQ(f.find_tensor(blk(i, "ffn_down"))->type, i < 1 ? DType::Q5_K : DType::Q4_K) << i;
   }
   for (float x : logits_of(dir.file("q4_k_s.gguf"), {1, 5, 9})) ASSERT_TRUE(std::isfinite(x));
 }

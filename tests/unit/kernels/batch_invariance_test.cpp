@@ -19,7 +19,7 @@ using test::PerIsa;
 using test::random_floats;
 using test::random_matrix;
 
-constexpr DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+constexpr auto& kTypes = test::kMatmulTypes;
 
 struct Case {
   DType type;

@@ -47,7 +47,9 @@ TEST(Dispatch, TablesExistForWhatTheCpuHas) {
     if (!t) continue;
     SCOPED_TRACE(isa_name(isa));
     EXPECT_EQ(t->isa, isa);
-    for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+    for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K,
+                       DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::Q2_K, DType::Q3_K, DType::Q5_K,
+                       DType::IQ4_XS}) {
       const MatmulKernel* k = t->matmul_for(type);
       ASSERT_NE(k, nullptr);
       EXPECT_GE(k->row_grain, 1);

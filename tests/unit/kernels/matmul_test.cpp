@@ -18,7 +18,7 @@ using test::PerIsa;
 using test::random_floats;
 using test::random_matrix;
 
-constexpr DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+constexpr auto& kTypes = test::kMatmulTypes;
 
 std::vector<int64_t> cols_for(DType type) {
   if (dtype_info(type).block_size == 256) return {256, 512, 768};  // K-quants: whole super-blocks
@@ -28,12 +28,15 @@ std::vector<int64_t> cols_for(DType type) {
 }
 
 // Bound for |y - y_ref|: relative to sum |w * x| over the row, from the
-// dequantized weights in double. Kernels taking Q8x32 activations may also
-// be off by the activation rounding, |x - d*q| <= d/2 = max|x| / 254 per block
-// of 32, times sum |w| over the block (a worst case; typical errors are far smaller).
+// dequantized weights in double. Kernels taking int8 activations may also be
+// off by the activation rounding, |x - d*q| <= d/2 = max|x| / 254 per block
+// (32 columns for Q8x32, 256 for Q8x256), times sum |w| over the block (a worst
+// case; typical errors are far smaller).
 std::vector<double> error_bounds(const KernelTable& table, DType type, const std::vector<uint8_t>& w, int64_t rows,
                                  int64_t cols, const std::vector<float>& x, int64_t n_tokens) {
-  const bool int8_activations = table.matmul_for(type)->act == ActFormat::Q8x32;
+  const ActFormat act_format = table.matmul_for(type)->act;
+  const bool int8_activations = act_format != ActFormat::F32;
+  const int64_t act_block = act_format == ActFormat::Q8x256 ? 256 : 32;
   std::vector<double> bound(static_cast<size_t>(rows * n_tokens));
   std::vector<float> row(static_cast<size_t>(cols));
   const size_t stride = row_bytes(type, cols);
@@ -43,9 +46,9 @@ std::vector<double> error_bounds(const KernelTable& table, DType type, const std
       const float* xt = x.data() + t * cols;
       double s = 0.0, act = 0.0;
       for (int64_t c = 0; c < cols; ++c) s += std::fabs(static_cast<double>(row[c]) * xt[c]);
-      for (int64_t b = 0; int8_activations && b < cols / 32; ++b) {
+      for (int64_t b = 0; int8_activations && b < cols / act_block; ++b) {
         double amax = 0.0, wsum = 0.0;
-        for (int64_t c = b * 32; c < b * 32 + 32; ++c) {
+        for (int64_t c = b * act_block; c < (b + 1) * act_block; ++c) {
           amax = std::max(amax, std::fabs(static_cast<double>(xt[c])));
           wsum += std::fabs(static_cast<double>(row[c]));
         }
@@ -144,12 +147,12 @@ TEST_P(MatmulTest, RejectsUnsupportedTypesAndRaggedRows) {
   ThreadPool pool(1);
   std::vector<uint8_t> w(1024);
   std::vector<float> x(64), y(4);
-  EXPECT_THROW(matmul_with(table(), pool, DType::Q4_1, w.data(), 1, 32, x.data(), 1, y.data()), Error);
+  EXPECT_THROW(matmul_with(table(), pool, DType::Q8_1, w.data(), 1, 32, x.data(), 1, y.data()), Error);
   EXPECT_THROW(matmul_with(table(), pool, DType::Q8_0, w.data(), 1, 33, x.data(), 1, y.data()), Error);
   EXPECT_THROW(matmul_with(table(), pool, DType::Q4_0, w.data(), 1, 48, x.data(), 1, y.data()), Error);
   EXPECT_THROW(matmul_with(table(), pool, DType::Q4_K, w.data(), 1, 32, x.data(), 1, y.data()), Error);
   EXPECT_THROW(matmul_with(table(), pool, DType::Q6_K, w.data(), 1, 32, x.data(), 1, y.data()), Error);
-  EXPECT_EQ(table().matmul_for(DType::Q5_K), nullptr);
+  EXPECT_EQ(table().matmul_for(DType::Q8_K), nullptr);
 }
 
 // kernels::matmul goes through the active tier and agrees with the reference.
@@ -166,8 +169,8 @@ TEST(Matmul, PublicEntryPointUsesActiveTier) {
     const std::vector<double> bound = error_bounds(active_table(), type, w, rows, cols, x, n_tokens);
     for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expect[i], bound[i]);
   }
-  EXPECT_FALSE(supports(DType::Q4_1));
-  EXPECT_FALSE(supports(DType::Q5_K));
+  EXPECT_FALSE(supports(DType::Q8_1));
+  EXPECT_FALSE(supports(DType::Q8_K));
 }
 
 }  // namespace

@@ -31,7 +31,11 @@ constexpr int64_t kTokens[] = {1, 2, 3, 5, 17};
 // Formats with an int8-activation kernel in some layout; K-quant rows hold whole
 // super-blocks of 256.
 constexpr DType kRows8Types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
-bool is_k_quant(DType type) { return type == DType::Q4_K || type == DType::Q6_K; }
+// Formats whose int8 kernels read the plain layout (every block of 32 or 256
+// columns decoded to int8 weights with 16-column scales and mins).
+constexpr DType kIntFormTypes[] = {DType::Q4_1, DType::Q5_0, DType::Q5_1,  DType::IQ4_NL,
+                                   DType::Q2_K, DType::Q3_K, DType::Q5_K, DType::IQ4_XS};
+bool is_k_quant(DType type) { return dtype_info(type).block_size == 256; }
 std::vector<int64_t> cols_for(DType type) {
   if (is_k_quant(type)) return {256, 768, 4096};
   return std::vector<int64_t>(std::begin(kCols), std::end(kCols));
@@ -248,7 +252,9 @@ TEST(QuantizeActivations, RejectsRaggedRows) {
 // The exact integer reference is the float reference on the activations the
 // quants stand for (d * q): this checks its block and nibble order.
 TEST(MatmulQuantizedReference, EqualsFloatReferenceOnDequantizedActivations) {
-  for (DType type : kRows8Types)
+  std::vector<DType> types(std::begin(kRows8Types), std::end(kRows8Types));
+  types.insert(types.end(), std::begin(kIntFormTypes), std::end(kIntFormTypes));
+  for (DType type : types)
     for (int64_t cols : is_k_quant(type) ? std::vector<int64_t>{256, 512} : std::vector<int64_t>{32, 288}) {
       const ActFormat act = act_for(type);
       SCOPED_TRACE(testing::Message() << dtype_name(type) << " cols=" << cols);
@@ -538,6 +544,87 @@ TEST(Rows8Matmul, TiersWithoutRows8KernelsRejectIt) {
                Error);
   std::vector<uint8_t> out(w.size());
   EXPECT_THROW(repack_weights(DType::BF16, WeightLayout::Rows8, w.data(), out.data(), 1, 32), Error);
+}
+
+// Tiers multiplying the plain-layout formats by int8 activations (the generic
+// tier uses floats: matmul_test.cpp checks it against the float reference).
+class IntFormMatmulTest : public PerIsa {
+ protected:
+  bool uses_int8(DType type) { return table().matmul_for(type)->rows_q != nullptr; }
+};
+TESSERA_INSTANTIATE_PER_ISA(IntFormMatmulTest);
+
+void expect_matches_exact_reference(const KernelTable& table, ThreadPool& pool, DType type,
+                                    const std::vector<uint8_t>& w, int64_t rows, int64_t cols,
+                                    const std::vector<float>& x, int64_t n_tokens) {
+  const ActFormat act = table.matmul_for(type)->act;
+  ASSERT_EQ(act, act_for(type));
+  const std::vector<uint8_t> xq = quantize_rows(x, cols, n_tokens, act);
+  std::vector<float> want(static_cast<size_t>(rows * n_tokens)), got(want.size(), NAN);
+  ref::matmul_quantized(type, act, w.data(), rows, cols, xq.data(), activation_row_bytes(act, cols), n_tokens,
+                        want.data());
+  matmul_with(table, pool, type, w.data(), rows, cols, x.data(), n_tokens, got.data());
+  const std::vector<double> s = abs_dot(type, w, rows, cols, dequantize_rows(xq, cols, n_tokens, act), n_tokens);
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), 1e-6 * s[i] + 1e-9)
+        << "token " << i / rows << " row " << i % rows << ": got " << got[i] << " want " << want[i];
+}
+
+TEST_P(IntFormMatmulTest, MatchesExactIntegerReferenceOnOddSizes) {
+  ThreadPool pool(3);
+  uint32_t seed = 700;
+  for (DType type : kIntFormTypes) {
+    if (!uses_int8(type)) continue;
+    for (int64_t rows : kRows)
+      for (int64_t cols : cols_for(type))
+        for (int64_t n_tokens : kTokens) {
+          SCOPED_TRACE(testing::Message() << dtype_name(type) << " rows=" << rows << " cols=" << cols
+                                          << " n_tokens=" << n_tokens);
+          const std::vector<uint8_t> w = random_matrix(type, rows, cols, ++seed);
+          const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), ++seed);
+          expect_matches_exact_reference(table(), pool, type, w, rows, cols, x, n_tokens);
+        }
+  }
+}
+
+// Offsets of each format's fp16 factors within its block (core/blocks.h).
+std::vector<size_t> half_offsets(DType type) {
+  switch (type) {
+    case DType::Q4_1:
+    case DType::Q5_1:
+    case DType::Q5_K: return {0, 2};
+    case DType::Q2_K: return {80, 82};
+    case DType::Q3_K: return {108};
+    default: return {0};
+  }
+}
+
+// Blocks of all-ones or all-zero bits give every format its largest quants and
+// scales of both signs (Q5_K: q = 31, scale 63; IQ4: grid values 113 and -127
+// with sub-block scales 31 and -32; Q3_K: +3 and -4 at scales 31 and -32) against
+// activations at +-127: the 16-bit pair sums and int32 lanes must not overflow.
+TEST_P(IntFormMatmulTest, ExtremeQuantsDoNotOverflow) {
+  ThreadPool pool(1);
+  const int64_t rows = 3;
+  for (DType type : kIntFormTypes) {
+    if (!uses_int8(type)) continue;
+    const int64_t cols = is_k_quant(type) ? 512 : 64;
+    const size_t block_bytes = dtype_info(type).block_bytes;
+    for (uint8_t fill : {uint8_t{0x00}, uint8_t{0xff}}) {
+      std::vector<uint8_t> w(row_bytes(type, cols) * rows, fill);
+      for (size_t b = 0; b < w.size() / block_bytes; ++b)
+        for (size_t off : half_offsets(type)) {
+          const uint16_t one = 0x3c00;  // 1.0
+          std::memcpy(w.data() + b * block_bytes + off, &one, sizeof one);
+        }
+      for (float sign : {1.0f, -1.0f}) {
+        SCOPED_TRACE(testing::Message() << dtype_name(type) << " fill=" << int{fill} << " sign=" << sign);
+        std::vector<float> x(static_cast<size_t>(cols * 2));
+        for (int64_t c = 0; c < cols; ++c) x[c] = sign, x[cols + c] = c % 2 ? sign : -sign;
+        expect_matches_exact_reference(table(), pool, type, w, rows, cols, x, 2);
+      }
+    }
+  }
 }
 
 }  // namespace

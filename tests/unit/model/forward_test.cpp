@@ -104,7 +104,9 @@ TEST_P(QuantisedForward, Int8ActivationErrorStaysSmall) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, QuantisedForward,
-                         testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K),
+                         testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K,
+                                         DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::Q2_K,
+                                         DType::Q3_K, DType::Q5_K, DType::IQ4_XS),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 void expect_load_error(const io::GgufWriter& w, const std::string& needle) {
@@ -153,13 +155,13 @@ TEST(ModelLoad, ShapeMismatch) {
 }
 
 TEST(ModelLoad, TypeWithoutKernels) {
-  test::TinyModelSpec wide;  // rows of 256: whole Q5_K blocks
+  test::TinyModelSpec wide;  // rows of 256: whole Q8_K blocks
   wide.n_embd = 256;
   expect_load_error(tiny_with([](std::string& name, DType& type, std::vector<int64_t>&) {
-                      if (name == "blk.0.ffn_gate.weight") type = DType::Q5_K;
+                      if (name == "blk.0.ffn_gate.weight") type = DType::Q8_K;
                     },
                               {}, wide),
-                    "tensor 'blk.0.ffn_gate.weight' has type Q5_K, which Tessera cannot compute yet");
+                    "tensor 'blk.0.ffn_gate.weight' has type Q8_K, which Tessera cannot compute yet");
 }
 
 TEST(ModelLoad, MissingMetadataKey) {
