@@ -36,6 +36,7 @@ TEST(Dispatch, TablesExistForWhatTheCpuHas) {
   ASSERT_NE(kernel_table(Isa::Generic), nullptr);
   const CpuFeatures& f = cpu_features();
   EXPECT_EQ(kernel_table(Isa::Avx2) != nullptr, f.has_avx2_tier());
+  EXPECT_EQ(kernel_table(Isa::Avx512) != nullptr, f.has_avx512_tier());
   if (f.has_avx512_tier()) {
     EXPECT_TRUE(f.has_avx2_tier());
   }
