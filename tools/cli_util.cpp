@@ -1,9 +1,10 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "commands.h"
-#include "core/error.h"
+#include "tessera/error.h"
 
 namespace tessera::cli {
 
@@ -34,6 +35,8 @@ void expand_llama_cpp_aliases(std::vector<std::string>& args) {
     if (a == "--") break;  // what follows is not an option
     if (a == "-ctk") a = "--cache-type-k";
     if (a == "-ctv") a = "--cache-type-v";
+    for (const char* name : {"npp", "ntg", "npl", "pps"})
+      if (a == std::string("-") + name) a = std::string("--") + name;
   }
 }
 
