@@ -27,6 +27,11 @@ void matmul_q6_k_rows16_q8_rows(const uint8_t* W, size_t row_stride, int64_t col
                                 int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
                                 int64_t rows);
 
+// BF16 weights in rows16 with BF16 activations: vdpbf16ps (matmul_bf16_rows16_avx512bf16.cpp,
+// needs AVX512_BF16).
+void matmul_bf16_rows16_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,
+                             const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows);
+
 // A multiple of every tile height (16-row groups).
 inline constexpr int64_t kMatmulRowGrain = 16;
 

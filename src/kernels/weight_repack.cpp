@@ -13,7 +13,8 @@ bool can_repack_rows8(DType type) {
 }
 
 bool can_repack_rows16(DType type) {
-  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q6_K;
+  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q6_K ||
+         type == DType::BF16;
 }
 
 namespace {
@@ -50,6 +51,14 @@ void repack_f16_group(const uint8_t* in, size_t stride, int64_t cols, uint8_t* o
     for (int i = 0; i < 8; ++i) std::memcpy(out + 16 * c + 2 * i, in + i * stride + 2 * c, 2);
 }
 
+// BF16 in rows16: column pairs of 16 rows, an odd last column alone.
+void repack_bf16_pairs_group(const uint8_t* in, size_t stride, int64_t cols, uint8_t* out) {
+  for (int64_t p = 0; p < cols / 2; ++p)
+    for (int i = 0; i < 16; ++i) std::memcpy(out + 64 * p + 4 * i, in + i * stride + 4 * p, 4);
+  if (cols % 2)
+    for (int i = 0; i < 16; ++i) std::memcpy(out + 64 * (cols / 2) + 2 * i, in + i * stride + 2 * (cols - 1), 2);
+}
+
 // Q4_0 / Q8_0: blocks of 32 with one fp16 scale first. `flip` xors every quant
 // byte with 0x80 (rows16 Q8_0: q + 128, unsigned).
 void repack_q32_group(int N, DType type, const uint8_t* in, size_t stride, int64_t blocks, uint8_t flip,
@@ -79,6 +88,8 @@ void repack_groups(int N, DType type, const void* src, void* dst, int64_t rows, 
   for (int64_t g = 0; g < full; g += N) {
     if (type == DType::F16)
       repack_f16_group(in + g * stride, stride, cols, out + g * stride);
+    else if (type == DType::BF16)
+      repack_bf16_pairs_group(in + g * stride, stride, cols, out + g * stride);
     else if (type == DType::Q4_K)
       repack_q4_k_group(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
     else if (type == DType::Q6_K)

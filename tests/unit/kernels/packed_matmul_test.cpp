@@ -12,6 +12,7 @@
 #include "core/blocks.h"
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/quantized_activations.h"
 #include "kernel_test_util.h"
 #include "kernels/kernels.h"
 #include "kernels/weight_repack.h"
@@ -153,6 +154,80 @@ TEST_P(PackedMatmulTest, ExtremeQuantsDoNotOverflow) {
   }
 }
 
+// The tiers with a BF16 kernel on bf16-rounded activations (AVX-512 with
+// AVX512_BF16, and the SIMDe build).
+std::vector<test::TestTier> bf16_tiers() {
+  std::vector<test::TestTier> tiers;
+  for (const test::TestTier& tier : test::test_tiers())
+    if (tier.table->matmul_bf16_rows16.rows_q) tiers.push_back(tier);
+  return tiers;
+}
+
+class Bf16MatmulTest : public PerIsa {};
+INSTANTIATE_TEST_SUITE_P(Isa, Bf16MatmulTest, ::testing::ValuesIn(bf16_tiers()), test::isa_test_name);
+
+// Against the float reference on the activations as the kernel sees them
+// (rounded to bf16 by the reference quantizer): only the float summation order
+// differs. Odd column counts take the single-column tail; rows past the last
+// group of 16 the scalar path; the batch and thread split change nothing.
+TEST_P(Bf16MatmulTest, MatchesFloatReferenceOnBf16ActivationsAndIsBatchInvariant) {
+  ThreadPool one(1), three(3);
+  uint32_t seed = 5100;
+  ASSERT_EQ(preferred_layout_of(table(), DType::BF16), WeightLayout::Rows16);
+  for (int64_t rows : {1, 15, 16, 17, 33, 80})
+    for (int64_t cols : {1, 2, 7, 64, 99, 512})
+      for (int64_t n_tokens : {1, 2, 6, 7, 13}) {
+        SCOPED_TRACE(testing::Message() << "rows=" << rows << " cols=" << cols << " n_tokens=" << n_tokens);
+        const std::vector<uint8_t> w = random_matrix(DType::BF16, rows, cols, ++seed);
+        std::vector<uint8_t> packed(w.size());
+        repack_weights(DType::BF16, WeightLayout::Rows16, w.data(), packed.data(), rows, cols);
+        const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), ++seed);
+        std::vector<float> xr(x.size());  // x as the kernel sees it
+        for (size_t i = 0; i < x.size(); ++i) xr[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
+        std::vector<float> want(static_cast<size_t>(rows * n_tokens)), got(want.size(), NAN), got3(want.size());
+        ref::matmul(DType::BF16, w.data(), rows, cols, xr.data(), n_tokens, want.data());
+        matmul_with(table(), one, DType::BF16, WeightLayout::Rows16, packed.data(), rows, cols, x.data(), n_tokens,
+                    got.data());
+        matmul_with(table(), three, DType::BF16, WeightLayout::Rows16, packed.data(), rows, cols, x.data(), n_tokens,
+                    got3.data());
+        const std::vector<double> s = abs_dot(DType::BF16, w, rows, cols, xr, n_tokens);
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), 4e-6 * s[i] + 1e-9)
+              << "token " << i / rows << " row " << i % rows << ": got " << got[i] << " want " << want[i];
+        ASSERT_EQ(0, std::memcmp(got.data(), got3.data(), got.size() * sizeof(float)));
+        const int64_t t = n_tokens - 1;
+        std::vector<float> single(static_cast<size_t>(rows));
+        matmul_with(table(), three, DType::BF16, WeightLayout::Rows16, packed.data(), rows, cols, x.data() + t * cols,
+                    1, single.data());
+        ASSERT_EQ(0, std::memcmp(single.data(), got.data() + t * rows, single.size() * sizeof(float)));
+      }
+}
+
+// The BF16 activation format: each float rounded as fp32_to_bf16 (ties to
+// even, nan kept), zero padding to 64 bytes; every tier's quantizer alike.
+TEST(QuantizeActivationsBf16, RoundsEachFloatAndPads) {
+  const int64_t cols = 37;
+  std::vector<float> x = random_floats(static_cast<size_t>(cols), 3, -5.0f, 5.0f);
+  x[0] = 1.0f + 1.0f / 256.0f;  // exactly halfway between two bf16: ties to even (1.0)
+  x[1] = NAN;
+  const size_t stride = activation_row_bytes(ActFormat::BF16, cols);
+  EXPECT_EQ(stride, 128u);
+  std::vector<uint8_t> want(stride, 0xee);
+  ref::quantize_activations(ActFormat::BF16, x.data(), cols, want.data());
+  for (int64_t c = 0; c < cols; ++c) {
+    uint16_t b;
+    std::memcpy(&b, want.data() + 2 * c, sizeof b);
+    EXPECT_EQ(b, fp32_to_bf16(x[c])) << c;
+  }
+  EXPECT_EQ(bf16_to_fp32(fp32_to_bf16(x[0])), 1.0f);
+  for (size_t i = 2 * cols; i < stride; ++i) EXPECT_EQ(want[i], 0) << i;
+  for (const test::TestTier& tier : test::test_tiers()) {
+    std::vector<uint8_t> got(stride, 0xab);
+    tier.table->quantize_activations(ActFormat::BF16, x.data(), cols, got.data());
+    EXPECT_EQ(got, want) << tier.name;
+  }
+}
+
 // The rows16 layout keeps the matrix's size and moves bytes only within groups
 // of 16 rows; Q8_0's quants are stored biased (xor 0x80), rows past the last
 // group are copied as they are.
@@ -177,6 +252,16 @@ TEST(Rows16Layout, RepacksWithinGroupsAndCopiesTails) {
   }
   std::vector<uint8_t> w(64), out(64);
   EXPECT_THROW(repack_rows16(DType::F16, w.data(), out.data(), 1, 32), Error);
+  // BF16: column pairs of 16 rows, an odd last column alone after them.
+  const int64_t rows = 16, cols = 5;
+  const std::vector<uint8_t> b = random_matrix(DType::BF16, rows, cols, 9);
+  std::vector<uint8_t> packed(b.size());
+  repack_rows16(DType::BF16, b.data(), packed.data(), rows, cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      const size_t at = c < 4 ? 64 * (c / 2) + 4 * r + 2 * (c % 2) : 128 + 2 * r;
+      EXPECT_EQ(0, std::memcmp(packed.data() + at, b.data() + r * 2 * cols + 2 * c, 2)) << r << "," << c;
+    }
 }
 
 }  // namespace
