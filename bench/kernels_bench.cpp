@@ -136,11 +136,11 @@ void register_rows8_benchmarks() {
           }
 }
 
-// The int8 formats in each tier's preferred packed layout (AVX2: rows8, AVX-512:
-// rows16 with vpdpbusd), side by side in one run:
+// The int8 formats and BF16 in each tier's preferred layout (AVX2: rows8, BF16
+// plain; AVX-512: rows16 with vpdpbusd / vdpbf16ps), side by side in one run:
 //   kernels_bench --benchmark_filter='packed/' --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 void register_packed_benchmarks() {
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K})
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K, DType::BF16})
     for (int64_t n_tokens : {1, 64, 512})
       for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
         const KernelTable* table = kernel_table(isa);
