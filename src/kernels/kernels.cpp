@@ -62,6 +62,11 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
 
 bool uses_int8_activations(DType type) {
   const MatmulKernel* k = active_table().matmul_for(type, preferred_layout(type));
+  return k && k->rows_q != nullptr && (k->act == ActFormat::Q8x32 || k->act == ActFormat::Q8x256);
+}
+
+bool uses_quantized_activations(DType type) {
+  const MatmulKernel* k = active_table().matmul_for(type, preferred_layout(type));
   return k && k->rows_q != nullptr;
 }
 

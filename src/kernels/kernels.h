@@ -85,6 +85,10 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n);
 // activations with integer dot products rather than by floats.
 bool uses_int8_activations(DType type);
 
+// Whether it rounds the activations at all before multiplying: int8 (above), or
+// bf16 (BF16 weights on AVX-512 with AVX512_BF16).
+bool uses_quantized_activations(DType type);
+
 // Whether matmul / dequantize_row / quantize_row handle this format.
 bool supports(DType type);
 
