@@ -208,6 +208,9 @@ MachineInfo measure_machine(int n_threads, int repeats = 5);
 // Threads used when an option's n_threads is 0: the machine's hardware threads.
 int default_thread_count();
 
+// The names EngineOptions::cache_type_k / cache_type_v accept: "f32", "f16", "q8_0".
+std::vector<std::string> kv_cache_type_names();
+
 class LoadedModel {
  public:
   // Throws tessera::Error (a std::runtime_error) with a one-line message.
@@ -221,6 +224,7 @@ class LoadedModel {
   std::vector<int32_t> tokenize(std::string_view text, bool add_bos, bool parse_special = false) const;
   std::string token_piece(int32_t id) const;  // output bytes of one token
   std::string token_text(int32_t id) const;   // its vocabulary string
+  bool is_end_of_generation(int32_t id) const;  // end of text, end of turn, ...
   std::string detokenize(const std::vector<int32_t>& ids) const;
 
   // An executor of many sequences over this model (it must outlive the engine).

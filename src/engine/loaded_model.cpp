@@ -159,6 +159,7 @@ std::vector<int32_t> LoadedModel::tokenize(std::string_view text, bool add_bos, 
 }
 std::string LoadedModel::token_piece(int32_t id) const { return impl_->tokenizer->token_to_piece(id); }
 std::string LoadedModel::token_text(int32_t id) const { return impl_->tokenizer->token_text(id); }
+bool LoadedModel::is_end_of_generation(int32_t id) const { return impl_->tokenizer->is_end_of_generation(id); }
 std::string LoadedModel::detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->decode(ids); }
 
 struct Engine::Impl {
@@ -201,6 +202,10 @@ std::unique_ptr<Engine> LoadedModel::new_engine(const EngineOptions& o) const {
   if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
   auto impl = std::make_unique<Engine::Impl>(*impl_->model, engine_options(*impl_->model, o));
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+std::vector<std::string> kv_cache_type_names() {
+  return {std::begin(model::kKvCacheTypeNames), std::end(model::kKvCacheTypeNames)};
 }
 
 MachineInfo measure_machine(int n_threads, int repeats) {

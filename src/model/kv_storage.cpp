@@ -3,6 +3,8 @@
 #include <cstring>
 #include <optional>
 
+#include <fmt/ranges.h>
+
 #include "core/error.h"
 #include "kernels/kernels.h"
 
@@ -10,8 +12,10 @@ namespace tessera::model {
 
 DType kv_cache_type(std::string_view name, int64_t head_dim, std::string_view field) {
   const std::optional<DType> t = dtype_from_name(name);
-  if (!t || (*t != DType::F32 && *t != DType::F16 && *t != DType::Q8_0))
-    throw UsageError(fmt::format("{} must be one of f32, f16, q8_0 (got '{}')", field, name));
+  bool known = false;
+  for (const char* n : kKvCacheTypeNames) known |= t && dtype_from_name(n) == t;
+  if (!known)
+    throw UsageError(fmt::format("{} must be one of {} (got '{}')", field, fmt::join(kKvCacheTypeNames, ", "), name));
   if (!kernels::kv_type_supported(*t, head_dim))
     throw UsageError(fmt::format("{} {} needs a head size that is a multiple of 32; this model's is {} "
                                  "(use f16 or f32)",

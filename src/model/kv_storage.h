@@ -20,6 +20,9 @@ struct KvCacheTypes {
   DType v = DType::F16;
 };
 
+// The element types a KV cache may hold, by name.
+inline constexpr const char* kKvCacheTypeNames[] = {"f32", "f16", "q8_0"};
+
 // The one rule of what a KV cache may hold: a type by name ("f32", "f16",
 // "q8_0"; case-insensitive) that can store rows of head_dim elements. `field`
 // names the option at fault in the message (e.g. "cache_type_k").
