@@ -138,6 +138,23 @@ void register_rows8_benchmarks() {
           }
 }
 
+// The int8 formats and BF16 in each tier's preferred layout (AVX2: rows8, BF16
+// plain; AVX-512: rows16 with vpdpbusd / vdpbf16ps), side by side in one run:
+//   kernels_bench --benchmark_filter='packed/' --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+void register_packed_benchmarks() {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K, DType::BF16})
+    for (int64_t n_tokens : {1, 64, 512})
+      for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+        const KernelTable* table = kernel_table(isa);
+        if (!table) continue;
+        MatmulCase c{type, isa, 1, 2048, 2048, n_tokens};
+        c.layout = preferred_layout_of(*table, type);
+        const std::string name = "packed/" + std::string(dtype_name(type)) + "/tokens:" + std::to_string(n_tokens) +
+                                 "/" + std::string(isa_name(isa));
+        benchmark::RegisterBenchmark(name.c_str(), run_matmul, c)->UseRealTime()->Unit(benchmark::kMicrosecond);
+      }
+}
+
 // Attention on TinyLlama's shape (32 query heads, 4 kv heads, head size 64):
 // prefill of 512 tokens from an empty cache and one decode step at position
 // 511, per tier, cache type and thread count. GFLOP/s counts the QK and PV
@@ -200,6 +217,7 @@ int main(int argc, char** argv) {
   tessera::kernels::register_matmul_benchmarks();
   tessera::kernels::register_int8_activation_benchmarks();
   tessera::kernels::register_rows8_benchmarks();
+  tessera::kernels::register_packed_benchmarks();
   tessera::kernels::register_attention_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

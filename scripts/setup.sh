@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Tessera builds with, only when one is missing;
-# with --tests also those the test suite uses.
+# with --tests also those the test suite uses. (libsimde-dev: the test-only
+# build of the AVX-512 kernels on portable intrinsics, tests/CMakeLists.txt.)
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev libfmt-dev nlohmann-json3-dev libpcre2-dev libcpp-httplib-dev)
+          libcli11-dev libfmt-dev nlohmann-json3-dev libpcre2-dev libcpp-httplib-dev libsimde-dev)
 # qemu-user: tests run the binary on emulated CPUs without AVX2 (tests/cli/cpu_tiers_test.cpp).
 [ "${1:-}" = "--tests" ] && packages+=(qemu-user)
 missing=()

@@ -21,6 +21,14 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Gives the memory of the whole pages inside [p, p + n) back to the OS
+  // (madvise MADV_DONTNEED) when the range lies in this mapping, else does
+  // nothing. The mapping is read-only and private, so a later read of those
+  // bytes faults them in from the file again: contents never change. For
+  // tensors copied elsewhere at load (repacked weights), so resident memory
+  // holds them once.
+  void release(const void* p, size_t n) const;
+
  private:
   std::string path_;
   const uint8_t* data_ = nullptr;

@@ -12,8 +12,10 @@ struct CpuFeatures {
   bool avx512vnni = false, avx512bf16 = false;
 
   bool has_avx2_tier() const { return avx && avx2 && fma && f16c && bmi2; }
+  // AVX512_BF16 is not required (Cascade Lake and Ice Lake have VNNI without it):
+  // the tier's BF16 kernels are chosen separately.
   bool has_avx512_tier() const {
-    return has_avx2_tier() && avx512f && avx512bw && avx512vl && avx512dq && avx512vnni && avx512bf16;
+    return has_avx2_tier() && avx512f && avx512bw && avx512vl && avx512dq && avx512vnni;
   }
 };
 

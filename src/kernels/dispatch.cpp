@@ -10,12 +10,12 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "kernels/avx2_kernels.h"
+#include "kernels/avx512_table.h"
 #include "kernels/cpu_features.h"
 #include "kernels/generic_kernels.h"
 #include "kernels/reference.h"
 
 namespace tessera::kernels {
-namespace {
 
 KernelTable make_generic_table() {
   KernelTable t;
@@ -81,6 +81,8 @@ KernelTable make_avx2_table() {
   return t;
 }
 
+namespace {
+
 // Function-local statics: safe to use from other translation units' static init.
 const KernelTable& generic_table() {
   static const KernelTable table = make_generic_table();
@@ -89,6 +91,17 @@ const KernelTable& generic_table() {
 
 const KernelTable& avx2_table() {
   static const KernelTable table = make_avx2_table();
+  return table;
+}
+
+// Built only once CPUID has said AVX-512 (the tier's table code is compiled
+// with its flags).
+const KernelTable& avx512_table() {
+  static const KernelTable table = [] {
+    KernelTable t = make_avx2_table();
+    avx512::fill_table(t, cpu_features().avx512bf16);
+    return t;
+  }();
   return table;
 }
 
@@ -177,12 +190,23 @@ const MatmulKernel* KernelTable::matmul_for(DType type) const {
 const MatmulKernel* KernelTable::matmul_for(DType type, WeightLayout layout) const {
   if (layout == WeightLayout::Plain) return matmul_for(type);
   const MatmulKernel* k = nullptr;
+  if (layout == WeightLayout::Rows16 && type == DType::Q8_0) k = &matmul_q8_0_rows16;
+  if (layout == WeightLayout::Rows16 && type == DType::Q4_0) k = &matmul_q4_0_rows16;
+  if (layout == WeightLayout::Rows16 && type == DType::Q4_K) k = &matmul_q4_k_rows16;
+  if (layout == WeightLayout::Rows16 && type == DType::Q6_K) k = &matmul_q6_k_rows16;
+  if (layout == WeightLayout::Rows16 && type == DType::BF16) k = &matmul_bf16_rows16;
   if (layout == WeightLayout::Rows8 && type == DType::F16) k = &matmul_f16_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q8_0) k = &matmul_q8_0_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q4_0) k = &matmul_q4_0_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q4_K) k = &matmul_q4_k_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q6_K) k = &matmul_q6_k_rows8;
   return k && (k->rows || k->rows_q) ? k : nullptr;
+}
+
+WeightLayout preferred_layout_of(const KernelTable& table, DType type) {
+  for (WeightLayout layout : {WeightLayout::Rows16, WeightLayout::Rows8})
+    if (table.matmul_for(type, layout)) return layout;
+  return WeightLayout::Plain;
 }
 
 Isa cpu_isa() {
@@ -199,7 +223,7 @@ const KernelTable* kernel_table(Isa isa) {
     case Isa::Avx2:
       return cpu_features().has_avx2_tier() ? &avx2_table() : nullptr;
     case Isa::Avx512:
-      return nullptr;  // no AVX-512 kernels yet
+      return cpu_features().has_avx512_tier() ? &avx512_table() : nullptr;
   }
   return nullptr;
 }
@@ -252,7 +276,7 @@ void matmul_many_with(const KernelTable& table, ThreadPool& pool, int64_t cols, 
   if (n_tokens < 0) fail("matmul: negative size ({} tokens)", n_tokens);
   // The parts' rows laid end to end; a part's rows start on a whole grain of the
   // largest kernel grain, so each part gets ranges its kernel accepts (rows8
-  // kernels need multiples of 8).
+  // kernels need multiples of 8, rows16 of 16).
   const MatmulKernel* kernel[kMaxParts];
   size_t stride[kMaxParts];
   int64_t start[kMaxParts];
@@ -264,8 +288,8 @@ void matmul_many_with(const KernelTable& table, ThreadPool& pool, int64_t cols, 
     const MatmulPart& part = parts[p];
     const MatmulKernel* k = table.matmul_for(part.type, part.layout);
     if (!k && part.layout != WeightLayout::Plain)
-      fail("matmul: no kernel for tensor type {} in layout rows8 on the {} tier", dtype_name(part.type),
-           isa_name(table.isa));
+      fail("matmul: no kernel for tensor type {} in layout {} on the {} tier", dtype_name(part.type),
+           part.layout == WeightLayout::Rows16 ? "rows16" : "rows8", isa_name(table.isa));
     if (!k) fail("matmul: no kernel for tensor type {}", dtype_name(part.type));
     if (part.rows < 0) fail("matmul: negative size ({} rows)", part.rows);
     act_index[p] = -1;

@@ -55,6 +55,8 @@ struct KernelTable {
   MatmulKernel matmul_q2_k, matmul_q3_k, matmul_q5_k, matmul_iq4_xs;  // super-blocks of 256
   // WeightLayout::Rows8
   MatmulKernel matmul_f16_rows8, matmul_q8_0_rows8, matmul_q4_0_rows8, matmul_q4_k_rows8, matmul_q6_k_rows8;
+  // WeightLayout::Rows16
+  MatmulKernel matmul_q8_0_rows16, matmul_q4_0_rows16, matmul_q4_k_rows16, matmul_q6_k_rows16, matmul_bf16_rows16;
   void (*rmsnorm)(float* out, const float* x, const float* weight, int64_t n, float eps) = nullptr;
   void (*rope)(float* x, int64_t n_heads, int64_t pos, const RopeParams& p) = nullptr;
   void (*softmax)(float* x, int64_t n) = nullptr;
@@ -73,12 +75,21 @@ struct KernelTable {
   const MatmulKernel* matmul_for(DType type, WeightLayout layout) const;
 };
 
+// The layout a table multiplies `type` fastest in: Rows16 where it has a rows16
+// kernel, else Rows8 where it has a rows8 one, else Plain.
+WeightLayout preferred_layout_of(const KernelTable& table, DType type);
+
 // Best tier this CPU and OS can run (whether or not Tessera has kernels for it).
 Isa cpu_isa();
 
-// The tier's table, or null when the CPU lacks the tier or Tessera has no
-// kernels for it yet (AVX-512: none yet, the AVX2 table serves those CPUs).
+// The tier's table, or null when the CPU lacks the tier. The AVX-512 table
+// (F, BW, VL, DQ and VNNI) holds the BF16 kernels only when the CPU has
+// AVX512_BF16; the AVX2 kernels serve the ops it has no kernels of its own for.
 const KernelTable* kernel_table(Isa isa);
+
+// The tiers' own parts of a table, for dispatch.cpp and tests.
+KernelTable make_generic_table();
+KernelTable make_avx2_table();
 
 // The tier kernels.h uses: the best tier with a table, lowered by TESSERA_ISA.
 // Chosen on first use; a TESSERA_ISA value that is unknown or above what the

@@ -24,12 +24,11 @@ void matmul_many(ThreadPool& pool, int64_t cols, const float* x, int64_t n_token
   matmul_many_with(active_table(), pool, cols, x, n_tokens, parts, n_parts);
 }
 
-WeightLayout preferred_layout(DType type) {
-  return active_table().matmul_for(type, WeightLayout::Rows8) ? WeightLayout::Rows8 : WeightLayout::Plain;
-}
+WeightLayout preferred_layout(DType type) { return preferred_layout_of(active_table(), type); }
 
 void repack_weights(DType type, WeightLayout layout, const void* src, void* dst, int64_t rows, int64_t cols) {
   if (layout == WeightLayout::Rows8) return repack_rows8(type, src, dst, rows, cols);
+  if (layout == WeightLayout::Rows16) return repack_rows16(type, src, dst, rows, cols);
   if (rows > 0) std::memcpy(dst, src, row_bytes(type, cols) * static_cast<size_t>(rows));
 }
 
@@ -62,6 +61,11 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
 }
 
 bool uses_int8_activations(DType type) {
+  const MatmulKernel* k = active_table().matmul_for(type, preferred_layout(type));
+  return k && k->rows_q != nullptr && (k->act == ActFormat::Q8x32 || k->act == ActFormat::Q8x256);
+}
+
+bool uses_quantized_activations(DType type) {
   const MatmulKernel* k = active_table().matmul_for(type, preferred_layout(type));
   return k && k->rows_q != nullptr;
 }

@@ -19,9 +19,10 @@ void matmul(ThreadPool& pool, DType type, const void* W, int64_t rows, int64_t c
             const float* x, int64_t n_tokens, float* y);
 
 // Weight layouts matmul reads. Plain is the file's. Rows8 interleaves each group
-// of 8 rows' blocks so that one SIMD load feeds 8 rows (Q4_0 and Q8_0 on the AVX2
-// tier); same size and row stride as Plain (kernels/weight_repack.h).
-enum class WeightLayout : uint8_t { Plain = 0, Rows8 = 1 };
+// of 8 rows' blocks so that one SIMD load feeds 8 rows (the AVX2 tier), Rows16
+// groups of 16 (the AVX-512 tier's 512-bit registers); same size and row stride
+// as Plain (kernels/weight_repack.h).
+enum class WeightLayout : uint8_t { Plain = 0, Rows8 = 1, Rows16 = 2 };
 
 // The layout the active tier multiplies `type` fastest in. When it is not Plain,
 // repack the matrix once at load and pass the layout to matmul.
@@ -84,6 +85,10 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n);
 // Whether the active tier multiplies `type` (in its preferred layout) by int8
 // activations with integer dot products rather than by floats.
 bool uses_int8_activations(DType type);
+
+// Whether it rounds the activations at all before multiplying: int8 (above), or
+// bf16 (BF16 weights on AVX-512 with AVX512_BF16).
+bool uses_quantized_activations(DType type);
 
 // Whether matmul / dequantize_row / quantize_row handle this format.
 bool supports(DType type);

@@ -15,11 +15,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
 
 #include "core/dtype.h"
 #include "kernels/quantized_activations.h"
 #include "kernels/reference.h"
+#include "kernels/token_rows.h"
 
 namespace tessera::kernels::avx2 {
 namespace {
@@ -54,29 +54,8 @@ inline void prefetch_ahead(const uint8_t* p) {
   for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + Distance + 64 * i), _MM_HINT_T0);
 }
 
-// Where token t's quants, scales and block sums are in rows of format Act
-// (kernels/quantized_activations.h): Q8x32 has an int32 sum per block of 32,
-// Q8x256 an int16 sum per 32 columns of its blocks of 256.
-template <int T, ActFormat Act = ActFormat::Q8x32>
-struct TokenRows {
-  static constexpr int64_t kBlock = Act == ActFormat::Q8x256 ? 256 : 32;
-  using Sum = std::conditional_t<Act == ActFormat::Q8x256, int16_t, int32_t>;
-  const int8_t* q[T];
-  const float* d[T];
-  const Sum* s[T];
-  TokenRows(const uint8_t* xq, size_t xq_stride, int64_t t0, int64_t cols) {
-    const int64_t blocks8 = (cols / kBlock + 7) / 8 * 8;
-    for (int t = 0; t < T; ++t) {
-      const uint8_t* row = xq + (t0 + t) * xq_stride;
-      q[t] = reinterpret_cast<const int8_t*>(row);
-      d[t] = reinterpret_cast<const float*>(row + cols);
-      s[t] = reinterpret_cast<const Sum*>(row + cols + blocks8 * 4);
-    }
-  }
-};
-
-template <int T>
-using TokenRows256 = TokenRows<T, ActFormat::Q8x256>;
+using kernels::TokenRows;  // kernels/token_rows.h
+using kernels::TokenRows256;
 
 constexpr int kRows8Tokens = 4;  // 4 sums, 4 accumulators and the weights fit the 16 ymm registers
 constexpr int64_t kRows8TokenBlockBytes = 256 * 1024;  // activations kept in L2, as in matmul_q8_tile_avx2.h

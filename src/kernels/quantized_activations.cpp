@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "kernels/reference.h"
 
 namespace tessera::kernels {
@@ -53,6 +54,9 @@ size_t activation_row_bytes(ActFormat format, int64_t cols) {
       const size_t bytes = static_cast<size_t>(cols) + blocks8(format, cols) * (sizeof(float) + sizeof(int32_t));
       return (bytes + 63) / 64 * 64;
     }
+    case ActFormat::BF16:
+      if (cols < 0) fail("activation row of {} elements", cols);
+      return (static_cast<size_t>(cols) * sizeof(uint16_t) + 63) / 64 * 64;
     case ActFormat::Q8x256: {
       check_cols(format, cols);
       const size_t bytes = static_cast<size_t>(cols) + blocks8(format, cols) * sizeof(float) +
@@ -66,6 +70,15 @@ size_t activation_row_bytes(ActFormat format, int64_t cols) {
 namespace ref {
 
 void quantize_activations(ActFormat format, const float* x, int64_t cols, uint8_t* dst) {
+  if (format == ActFormat::BF16) {
+    const size_t row_bytes = activation_row_bytes(format, cols);
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint16_t b = fp32_to_bf16(x[c]);
+      std::memcpy(dst + c * sizeof b, &b, sizeof b);
+    }
+    std::memset(dst + cols * sizeof(uint16_t), 0, row_bytes - static_cast<size_t>(cols) * sizeof(uint16_t));
+    return;
+  }
   if (format != ActFormat::Q8x32 && format != ActFormat::Q8x256)
     fail("quantize_activations: no quantizer for activation format {}", static_cast<int>(format));
   const size_t row_bytes = activation_row_bytes(format, cols);

@@ -33,11 +33,17 @@ namespace tessera::kernels {
 // The rounding error bound is max|x| / 254 over 256 columns instead of 32 (as in
 // GGUF engines' Q8_K); Q8x32 stays the format of the formats scaled per 32.
 
+// Format BF16: one token row of `cols` floats (any cols) as cols bf16 values,
+// round to nearest even as core/half.h's fp32_to_bf16, then zero padding to a
+// multiple of 64 bytes. The error added to a product is the rounding of x,
+// |x - bf16(x)| <= |x| / 256.
+
 // How a matmul kernel takes its activations.
 enum class ActFormat : int {
   F32 = 0,     // the caller's floats (MatmulRowsFn)
   Q8x32 = 1,   // int8 blocks of 32 with float scales (above), for Q8_0 and Q4_0 weights
   Q8x256 = 2,  // int8 blocks of 256 with float scales and 32-column sums, for Q4_K and Q6_K
+  BF16 = 3,    // each float rounded to bf16 (nearest even, nan kept), for vdpbf16ps kernels
 };
 
 // Bytes of one quantized token row (0 for F32); cols must be a multiple of the

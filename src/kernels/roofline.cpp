@@ -16,6 +16,11 @@ float roofline_read(const float* p, size_t n);
 float roofline_fma(int64_t iters, float seed);
 int32_t roofline_int8(int64_t iters, int32_t seed);
 }  // namespace avx2
+namespace avx512 {
+float roofline_read(const float* p, size_t n);
+float roofline_fma(int64_t iters, float seed);
+int32_t roofline_int8(int64_t iters, int32_t seed);
+}  // namespace avx512
 
 namespace {
 
@@ -56,12 +61,33 @@ double peak_rate(ThreadPool& pool, int repeats, double ops_per_piece, Piece piec
   return best;
 }
 
+// The probes of a tier: the loads, FMAs and int8 dots its kernels use, and the
+// FLOP / integer ops one round of each does.
+struct Probes {
+  float (*read)(const float*, size_t);
+  float (*fma)(int64_t, float);
+  int32_t (*int8)(int64_t, int32_t);  // null: no int8 matmuls
+  double fma_ops, int8_ops;
+};
+
+Probes probes_of(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512:
+      return {avx512::roofline_read, avx512::roofline_fma, avx512::roofline_int8, 320.0, 1280.0};
+    case Isa::Avx2:
+      return {avx2::roofline_read, avx2::roofline_fma, avx2::roofline_int8, 160.0, 640.0};
+    case Isa::Generic:
+      break;
+  }
+  return {generic_read, generic_fma, nullptr, 16.0, 0.0};
+}
+
 }  // namespace
 
 Roofline measure_roofline(ThreadPool& pool, int repeats) {
-  const bool simd = active_isa() != Isa::Generic;
-  auto read = simd ? avx2::roofline_read : generic_read;
-  auto fma = simd ? avx2::roofline_fma : generic_fma;
+  const Probes probes = probes_of(active_isa());
+  auto read = probes.read;
+  auto fma = probes.fma;
   Roofline r;
   r.isa = std::string(active_isa_name());
 
@@ -83,11 +109,11 @@ Roofline measure_roofline(ThreadPool& pool, int repeats) {
   }
 
   const int64_t iters = 20'000'000 / 16;
-  r.fma_gflops = peak_rate(pool, repeats, (simd ? 160.0 : 16.0) * static_cast<double>(iters),
+  r.fma_gflops = peak_rate(pool, repeats, probes.fma_ops * static_cast<double>(iters),
                            [&](int64_t t) { return fma(iters, static_cast<float>(t)); });
-  if (simd)  // the AVX2 tier's int8 matmuls
-    r.int8_gops = peak_rate(pool, repeats, 640.0 * static_cast<double>(iters), [&](int64_t t) {
-      return static_cast<float>(avx2::roofline_int8(iters, static_cast<int32_t>(t)));
+  if (probes.int8)  // the tier's int8 matmuls
+    r.int8_gops = peak_rate(pool, repeats, probes.int8_ops * static_cast<double>(iters), [&](int64_t t) {
+      return static_cast<float>(probes.int8(iters, static_cast<int32_t>(t)));
     });
   return r;
 }

@@ -12,30 +12,36 @@ bool can_repack_rows8(DType type) {
          type == DType::Q6_K;
 }
 
+bool can_repack_rows16(DType type) {
+  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q6_K ||
+         type == DType::BF16;
+}
+
 namespace {
 
-void repack_q4_k_group(const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
-  for (int64_t s = 0; s < super_blocks; ++s, out += 8 * sizeof(BlockQ4_K)) {
-    for (int i = 0; i < 8; ++i) {
+// N = rows per group (8 or 16); the offsets are weight_repack.h's with 8 -> N.
+void repack_q4_k_group(int N, const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
+  for (int64_t s = 0; s < super_blocks; ++s, out += N * sizeof(BlockQ4_K)) {
+    for (int i = 0; i < N; ++i) {
       BlockQ4_K b;
       std::memcpy(&b, in + i * stride + s * sizeof(BlockQ4_K), sizeof b);
       std::memcpy(out + 2 * i, &b.d, 2);
-      std::memcpy(out + 16 + 2 * i, &b.dmin, 2);
-      for (int k = 0; k < 12; ++k) out[32 + 8 * k + i] = b.scales[k];
-      for (int c = 0; c < 32; ++c) std::memcpy(out + 128 + 32 * c + 4 * i, b.qs + 4 * c, 4);
+      std::memcpy(out + 2 * N + 2 * i, &b.dmin, 2);
+      for (int k = 0; k < 12; ++k) out[4 * N + N * k + i] = b.scales[k];
+      for (int c = 0; c < 32; ++c) std::memcpy(out + 16 * N + 4 * N * c + 4 * i, b.qs + 4 * c, 4);
     }
   }
 }
 
-void repack_q6_k_group(const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
-  for (int64_t s = 0; s < super_blocks; ++s, out += 8 * sizeof(BlockQ6_K)) {
-    for (int i = 0; i < 8; ++i) {
+void repack_q6_k_group(int N, const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
+  for (int64_t s = 0; s < super_blocks; ++s, out += N * sizeof(BlockQ6_K)) {
+    for (int i = 0; i < N; ++i) {
       BlockQ6_K b;
       std::memcpy(&b, in + i * stride + s * sizeof(BlockQ6_K), sizeof b);
-      for (int c = 0; c < 32; ++c) std::memcpy(out + 32 * c + 4 * i, b.ql + 4 * c, 4);
-      for (int e = 0; e < 16; ++e) std::memcpy(out + 1024 + 32 * e + 4 * i, b.qh + 4 * e, 4);
-      std::memcpy(out + 1536 + 2 * i, &b.d, 2);
-      for (int k = 0; k < 8; ++k) std::memcpy(out + 1552 + 16 * k + 2 * i, b.scales + 2 * k, 2);
+      for (int c = 0; c < 32; ++c) std::memcpy(out + 4 * N * c + 4 * i, b.ql + 4 * c, 4);
+      for (int e = 0; e < 16; ++e) std::memcpy(out + 128 * N + 4 * N * e + 4 * i, b.qh + 4 * e, 4);
+      std::memcpy(out + 192 * N + 2 * i, &b.d, 2);
+      for (int k = 0; k < 8; ++k) std::memcpy(out + 194 * N + 2 * N * k + 2 * i, b.scales + 2 * k, 2);
     }
   }
 }
@@ -45,40 +51,66 @@ void repack_f16_group(const uint8_t* in, size_t stride, int64_t cols, uint8_t* o
     for (int i = 0; i < 8; ++i) std::memcpy(out + 16 * c + 2 * i, in + i * stride + 2 * c, 2);
 }
 
-// Q4_0 / Q8_0: blocks of 32 with one fp16 scale first.
-void repack_q32_group(DType type, const uint8_t* in, size_t stride, int64_t blocks, uint8_t* out) {
+// BF16 in rows16: column pairs of 16 rows, an odd last column alone.
+void repack_bf16_pairs_group(const uint8_t* in, size_t stride, int64_t cols, uint8_t* out) {
+  for (int64_t p = 0; p < cols / 2; ++p)
+    for (int i = 0; i < 16; ++i) std::memcpy(out + 64 * p + 4 * i, in + i * stride + 4 * p, 4);
+  if (cols % 2)
+    for (int i = 0; i < 16; ++i) std::memcpy(out + 64 * (cols / 2) + 2 * i, in + i * stride + 2 * (cols - 1), 2);
+}
+
+// Q4_0 / Q8_0: blocks of 32 with one fp16 scale first. `flip` xors every quant
+// byte with 0x80 (rows16 Q8_0: q + 128, unsigned).
+void repack_q32_group(int N, DType type, const uint8_t* in, size_t stride, int64_t blocks, uint8_t flip,
+                      uint8_t* out) {
   const size_t block_bytes = dtype_info(type).block_bytes;
   const size_t quant_bytes = block_bytes - 2;  // after the fp16 scale
   uint8_t* scales = out;
-  uint8_t* quants = out + 16 * blocks;
+  uint8_t* quants = out + 2 * N * blocks;
   for (int64_t b = 0; b < blocks; ++b)
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < N; ++i) {
       const uint8_t* block = in + i * stride + b * block_bytes;
-      std::memcpy(scales + 16 * b + 2 * i, block, 2);
-      for (size_t k = 0; k < quant_bytes / 4; ++k)
-        std::memcpy(quants + 8 * quant_bytes * b + 4 * (8 * k + i), block + 2 + 4 * k, 4);
+      std::memcpy(scales + 2 * N * b + 2 * i, block, 2);
+      for (size_t k = 0; k < quant_bytes / 4; ++k) {
+        uint8_t* q = quants + N * quant_bytes * b + 4 * (N * k + i);
+        for (int j = 0; j < 4; ++j) q[j] = block[2 + 4 * k + j] ^ flip;
+      }
     }
+}
+
+// Groups of N rows in the layouts of weight_repack.h; rows past the last whole
+// group are copied as they are.
+void repack_groups(int N, DType type, const void* src, void* dst, int64_t rows, int64_t cols) {
+  const size_t stride = row_bytes(type, cols);  // checks cols against the block size
+  const auto* in = static_cast<const uint8_t*>(src);
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t full = rows / N * N;
+  for (int64_t g = 0; g < full; g += N) {
+    if (type == DType::F16)
+      repack_f16_group(in + g * stride, stride, cols, out + g * stride);
+    else if (type == DType::BF16)
+      repack_bf16_pairs_group(in + g * stride, stride, cols, out + g * stride);
+    else if (type == DType::Q4_K)
+      repack_q4_k_group(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
+    else if (type == DType::Q6_K)
+      repack_q6_k_group(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
+    else
+      repack_q32_group(N, type, in + g * stride, stride, cols / 32, type == DType::Q8_0 && N == 16 ? 0x80 : 0,
+                       out + g * stride);
+  }
+  if (rows > full) std::memcpy(out + full * stride, in + full * stride, static_cast<size_t>(rows - full) * stride);
 }
 
 }  // namespace
 
 void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t cols) {
   if (!can_repack_rows8(type)) fail("repack_rows8: no rows8 layout for {}", dtype_name(type));
-  const size_t stride = row_bytes(type, cols);  // checks cols against the block size
-  const auto* in = static_cast<const uint8_t*>(src);
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t full = rows / 8 * 8;
-  for (int64_t g = 0; g < full; g += 8) {
-    if (type == DType::F16)
-      repack_f16_group(in + g * stride, stride, cols, out + g * stride);
-    else if (type == DType::Q4_K)
-      repack_q4_k_group(in + g * stride, stride, cols / kQK_K, out + g * stride);
-    else if (type == DType::Q6_K)
-      repack_q6_k_group(in + g * stride, stride, cols / kQK_K, out + g * stride);
-    else
-      repack_q32_group(type, in + g * stride, stride, cols / 32, out + g * stride);
-  }
-  if (rows > full) std::memcpy(out + full * stride, in + full * stride, static_cast<size_t>(rows - full) * stride);
+  repack_groups(8, type, src, dst, rows, cols);
+}
+
+void repack_rows16(DType type, const void* src, void* dst, int64_t rows, int64_t cols) {
+  if (!can_repack_rows16(type)) fail("repack_rows16: no rows16 layout for {}", dtype_name(type));
+  repack_groups(16, type, src, dst, rows, cols);
 }
 
 }  // namespace tessera::kernels

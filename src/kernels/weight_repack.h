@@ -1,7 +1,7 @@
 // Load-time rearrangement of F16 / Q4_0 / Q8_0 / Q4_K / Q6_K weight matrices for kernels whose
 // SIMD lanes are rows rather than columns. A repacked matrix has the same size
 // and row stride as the original; only the order of bytes within each group of
-// 8 rows changes, so it can replace the original in place of its mapping.
+// 8 (or 16) rows changes, so it can replace the original in place of its mapping.
 #pragma once
 
 #include <cstdint>
@@ -40,5 +40,17 @@ namespace tessera::kernels {
 // (row i's value at + 2i): one 16-byte load widens to 8 rows' floats.
 bool can_repack_rows8(DType type);
 void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t cols);
+
+// Layout "rows16", for Q4_0, Q8_0, Q4_K and Q6_K on 512-bit registers: rows8 with
+// groups of 16 rows (every offset above with 8 -> 16: a 64-byte load gives 16
+// rows x 4 quant bytes), except that Q8_0 quants are stored as q + 128 (the
+// byte xor 0x80, unsigned), so vpdpbusd takes them as its unsigned operand and
+// 128 times the activation block sum comes off afterwards. For BF16 (any cols),
+// column pair p of the group's 16 rows is the 64 bytes at g * 16 * stride + 64p
+// (row i's columns 2p and 2p + 1 at + 4i: one load feeds vdpbf16ps 16 rows),
+// and an odd last column the 32 bytes after the pairs (row i's at + 2i). Rows
+// from 16 * (rows / 16) on stay as they were.
+bool can_repack_rows16(DType type);
+void repack_rows16(DType type, const void* src, void* dst, int64_t rows, int64_t cols);
 
 }  // namespace tessera::kernels

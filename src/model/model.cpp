@@ -14,7 +14,7 @@ Model::Model(std::shared_ptr<const io::ModelFile> file)
       arch_(&find_architecture(config_.arch, file_->path)),
       weights_(bind_weights(*file_, *arch_, config_)) {
   config_.rope_neox = arch_->rope_neox;
-  repack_for_kernels(weights_);
+  repack_for_kernels(weights_, file_->mapping.get());
 }
 
 KvStorage Model::make_kv_storage(int64_t n_blocks, KvCacheTypes types) const {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "io/mapped_file.h"
 #include "kernels/kernels.h"
 
 namespace tessera::model {
@@ -106,7 +107,7 @@ size_t aligned_bytes(const Matrix& m) { return (row_bytes(m.type, m.cols) * stat
 
 }  // namespace
 
-void repack_for_kernels(ModelWeights& w) {
+void repack_for_kernels(ModelWeights& w, const io::MappedFile* source) {
   const std::vector<Matrix*> todo = matrices_to_repack(w);
   size_t total = 0;
   for (const Matrix* m : todo) total += aligned_bytes(*m);
@@ -115,6 +116,7 @@ void repack_for_kernels(ModelWeights& w) {
   for (Matrix* m : todo) {
     const kernels::WeightLayout layout = kernels::preferred_layout(m->type);
     kernels::repack_weights(m->type, layout, m->data, dst, m->rows, m->cols);
+    if (source) source->release(m->data, row_bytes(m->type, m->cols) * static_cast<size_t>(m->rows));
     m->data = dst;
     m->layout = layout;
     dst += aligned_bytes(*m);

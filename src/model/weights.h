@@ -78,7 +78,9 @@ ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, c
 
 // Rearranges, once, every matrix the active kernels multiply faster in another
 // layout (kernels::preferred_layout) into owned 64-byte-aligned copies. The token
-// embedding stays as it is: its rows are looked up, not multiplied.
-void repack_for_kernels(ModelWeights& weights);
+// embedding stays as it is: its rows are looked up, not multiplied. Each source
+// matrix's pages of `source` (the file mapping, may be null) are released once
+// copied, so resident memory holds the weights once, not twice.
+void repack_for_kernels(ModelWeights& weights, const io::MappedFile* source);
 
 }  // namespace tessera::model

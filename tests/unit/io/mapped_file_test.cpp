@@ -5,6 +5,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "test_util.h"
@@ -33,6 +35,26 @@ TEST(MappedFile, MapsTheWholeFileReadOnly) {
   MappedFile f(path);
   EXPECT_EQ(f.path(), path);
   ASSERT_EQ(f.size(), content.size());
+  EXPECT_EQ(std::memcmp(f.data(), content.data(), content.size()), 0);
+}
+
+// Released pages come back from the file on the next read: contents never
+// change; ranges outside the mapping are ignored (never madvised).
+TEST(MappedFile, ReleasedPagesReadTheSameBytes) {
+  TempDir dir;
+  const std::string path = dir.file("blob");
+  std::string content(5 * 4096 + 123, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 + i / 4096);
+  tessera::test::write_file(path, content);
+  MappedFile f(path);
+  ASSERT_EQ(std::memcmp(f.data(), content.data(), content.size()), 0);  // every page resident
+  f.release(f.data() + 100, 3 * 4096);  // the whole pages inside: 1 and 2
+  f.release(f.data(), f.size());
+  EXPECT_EQ(std::memcmp(f.data(), content.data(), content.size()), 0);
+  std::vector<char> heap(3 * 4096, 'x');
+  f.release(heap.data(), heap.size());  // not in the mapping
+  f.release(f.data() + 1, f.size());    // runs past its end
+  EXPECT_EQ(heap, std::vector<char>(3 * 4096, 'x'));
   EXPECT_EQ(std::memcmp(f.data(), content.data(), content.size()), 0);
 }
 

@@ -30,7 +30,7 @@ struct Case {
 std::vector<Case> cases_of(const KernelTable& table) {
   std::vector<Case> cases;
   for (DType type : kTypes)
-    for (WeightLayout layout : {WeightLayout::Plain, WeightLayout::Rows8})
+    for (WeightLayout layout : {WeightLayout::Plain, WeightLayout::Rows8, WeightLayout::Rows16})
       if (table.matmul_for(type, layout)) cases.push_back({type, layout});
   return cases;
 }
@@ -46,7 +46,8 @@ TEST_P(BatchInvariance, MatmulRowOfATokenDoesNotDependOnTheBatch) {
     const int64_t short_cols = dtype_info(c.type).block_size == 256 ? 512 : 320;
     for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{8, short_cols}, {37, short_cols}, {64, short_cols},
                                      {19, 4096}}) {
-      SCOPED_TRACE(testing::Message() << dtype_name(c.type) << (c.layout == WeightLayout::Rows8 ? " rows8" : "")
+      const char* layout_name = c.layout == WeightLayout::Rows8 ? " rows8" : c.layout == WeightLayout::Rows16 ? " rows16" : "";
+      SCOPED_TRACE(testing::Message() << dtype_name(c.type) << layout_name
                                       << " rows=" << rows << " cols=" << cols);
       const std::vector<uint8_t> plain = random_matrix(c.type, rows, cols, 31);
       std::vector<uint8_t> w(plain.size());

@@ -36,6 +36,10 @@ TEST(Dispatch, TablesExistForWhatTheCpuHas) {
   ASSERT_NE(kernel_table(Isa::Generic), nullptr);
   const CpuFeatures& f = cpu_features();
   EXPECT_EQ(kernel_table(Isa::Avx2) != nullptr, f.has_avx2_tier());
+  EXPECT_EQ(kernel_table(Isa::Avx512) != nullptr, f.has_avx512_tier());
+  if (const KernelTable* avx512 = kernel_table(Isa::Avx512)) {  // BF16 kernels only with AVX512_BF16
+    EXPECT_EQ(avx512->matmul_for(DType::BF16, WeightLayout::Rows16) != nullptr, f.avx512bf16);
+  }
   if (f.has_avx512_tier()) {
     EXPECT_TRUE(f.has_avx2_tier());
   }

@@ -22,6 +22,12 @@ namespace {
 
 using test::PerIsa;
 using test::random_floats;
+using test::abs_dot;
+using test::act_block;
+using test::act_for;
+using test::dequantize_rows;
+using test::is_k_quant;
+using test::quantize_rows;
 using test::random_matrix;
 
 constexpr DType kIntDotTypes[] = {DType::Q8_0, DType::Q4_0};
@@ -35,53 +41,9 @@ constexpr DType kRows8Types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q
 // columns decoded to int8 weights with 16-column scales and mins).
 constexpr DType kIntFormTypes[] = {DType::Q4_1, DType::Q5_0, DType::Q5_1,  DType::IQ4_NL,
                                    DType::Q2_K, DType::Q3_K, DType::Q5_K, DType::IQ4_XS};
-bool is_k_quant(DType type) { return dtype_info(type).block_size == 256; }
 std::vector<int64_t> cols_for(DType type) {
   if (is_k_quant(type)) return {256, 768, 4096};
   return std::vector<int64_t>(std::begin(kCols), std::end(kCols));
-}
-
-// The activation format the exact reference and the kernels use for a weight
-// format: one scale per super-block for K-quants, per 32 columns otherwise.
-ActFormat act_for(DType type) { return is_k_quant(type) ? ActFormat::Q8x256 : ActFormat::Q8x32; }
-int64_t act_block(ActFormat act) { return act == ActFormat::Q8x256 ? 256 : 32; }
-
-// n_tokens rows of activations in `act`, quantized by the reference.
-std::vector<uint8_t> quantize_rows(const std::vector<float>& x, int64_t cols, int64_t n_tokens,
-                                   ActFormat act = ActFormat::Q8x32) {
-  const size_t stride = activation_row_bytes(act, cols);
-  std::vector<uint8_t> xq(stride * static_cast<size_t>(n_tokens));
-  for (int64_t t = 0; t < n_tokens; ++t) ref::quantize_activations(act, x.data() + t * cols, cols, xq.data() + t * stride);
-  return xq;
-}
-
-// The floats a row in `act` stands for, d * q.
-std::vector<float> dequantize_rows(const std::vector<uint8_t>& xq, int64_t cols, int64_t n_tokens,
-                                   ActFormat act = ActFormat::Q8x32) {
-  const size_t stride = activation_row_bytes(act, cols);
-  std::vector<float> x(static_cast<size_t>(cols * n_tokens));
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const uint8_t* row = xq.data() + t * stride;
-    for (int64_t c = 0; c < cols; ++c) {
-      float d;
-      std::memcpy(&d, row + cols + (c / act_block(act)) * sizeof(float), sizeof d);
-      x[t * cols + c] = d * static_cast<float>(static_cast<int8_t>(row[c]));
-    }
-  }
-  return x;
-}
-
-// sum |w * x| per (token, row) in double: the scale of float rounding errors.
-std::vector<double> abs_dot(DType type, const std::vector<uint8_t>& w, int64_t rows, int64_t cols,
-                            const std::vector<float>& x, int64_t n_tokens) {
-  std::vector<double> s(static_cast<size_t>(rows * n_tokens));
-  std::vector<float> row(static_cast<size_t>(cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    ref::dequantize_row(type, w.data() + r * row_bytes(type, cols), row.data(), cols);
-    for (int64_t t = 0; t < n_tokens; ++t)
-      for (int64_t c = 0; c < cols; ++c) s[t * rows + r] += std::fabs(static_cast<double>(row[c]) * x[t * cols + c]);
-  }
-  return s;
 }
 
 // Blocks of every kind: random, zero, tiny (subnormal scale), huge, and one
@@ -282,11 +244,9 @@ TEST(MatmulQuantizedReference, EqualsFloatReferenceOnDequantizedActivations) {
 class IntDotMatmulTest : public PerIsa {
  protected:
   void SetUp() override {
-    PerIsa::SetUp();
-    if (IsSkipped()) return;
     for (DType type : kIntDotTypes)
       if (table().matmul_for(type)->act != ActFormat::Q8x32)
-        GTEST_SKIP() << isa_name(GetParam()) << " multiplies " << dtype_name(type) << " by float activations";
+        GTEST_SKIP() << tier_name() << " multiplies " << dtype_name(type) << " by float activations";
   }
 };
 TESSERA_INSTANTIATE_PER_ISA(IntDotMatmulTest);
