@@ -2,21 +2,26 @@
 # Builds the libFuzzer targets (preset fuzz: clang, ASan + UBSan) and runs each
 # one, niced, starting from its committed corpus (tests/fuzz/corpus/<target>).
 #   scripts/fuzz.sh [--time SECONDS | --runs N] [--jobs J] [TARGET...]
-# --time: seconds per target (default 60); --runs: a fixed number of inputs per
-# target with a fixed seed (CI); --jobs: targets run at once (default 1).
-# A run fails on a crash, a hang over 1 s (-timeout), more than 2 GB resident or
+# --time: seconds per target (default 60), resuming from the corpus earlier runs
+# grew in build/fuzz/runs/<target>/corpus; --runs: a fixed number of inputs per
+# target from the committed corpus only, with a fixed seed (CI); --jobs: targets
+# run at once (default 1).
+# A run fails on a crash, a hang (-timeout: 10 s of wall time, as niced runs on a
+# shared machine can wait seconds for a core; inputs slower than 1 s are listed
+# as "Slowest unit" in the log, to be re-timed alone), more than 2 GB resident or
 # one allocation over 256 MB (-malloc_limit_mb); the input is saved under
 # build/fuzz/findings/<target>/. Prints executions, coverage (edges, features)
 # and findings per target; exits non-zero if anything was found.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limit=(-max_total_time=60)
+fresh=0
 jobs=1
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --time) limit=(-max_total_time="$2"); shift 2 ;;
-    --runs) limit=(-runs="$2" -seed=1); shift 2 ;;
+    --runs) limit=(-runs="$2" -seed=1); fresh=1; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     -h|--help) sed -n 2,10p "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
@@ -24,30 +29,27 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] || targets=(gguf llama2c spm_tokenizer bpe_tokenizer sampler)
 
-command -v clang++ >/dev/null || {
-  echo "fuzz: installing clang" >&2
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get install -y -qq clang >/dev/null
-}
 scripts/setup.sh
+scripts/setup.sh --fuzz
 cmake --preset fuzz >/dev/null
 nice -n 19 cmake --build --preset fuzz >/dev/null
 
 out=build/fuzz/runs
-rm -rf "$out"
 mkdir -p "$out"
 run_one() {
   local t="$1" dict=() work="$out/$1/corpus" findings="build/fuzz/findings/$1/"
+  rm -f "$out/$t.log"
+  [ "$fresh" = 1 ] && rm -rf "${out:?}/$t"
   mkdir -p "$work" "$findings"
   [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   # New inputs go to the scratch corpus (the first directory); the committed one is only read.
-  nice -n 19 "build/fuzz/tests/fuzz/fuzz_$t" "${limit[@]}" "${dict[@]}" -timeout=1 -rss_limit_mb=2048 \
+  nice -n 19 "build/fuzz/tests/fuzz/fuzz_$t" "${limit[@]}" "${dict[@]}" -timeout=10 -report_slow_units=1 -rss_limit_mb=2048 \
     -malloc_limit_mb=256 -print_final_stats=1 -artifact_prefix="$findings" \
     "$work" "tests/fuzz/corpus/$t" >"$out/$t.log" 2>&1 || true
-  times | tail -1 >"$out/$t.time"  # CPU time of the fuzzer (this shell's children): "0m1.5s 0m0.2s"
+  times >"$out/$t.time"  # 2nd line: CPU time of this shell's children (the fuzzer), "0m1.5s 0m0.2s"
 }
 export -f run_one
-export out limit_str="${limit[*]}"
+export out fresh limit_str="${limit[*]}"
 printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'limit=($limit_str); run_one {}'
 
 status=0
@@ -60,7 +62,7 @@ for t in "${targets[@]}"; do
   art=$(grep -oE 'Test unit written to [^ ]+' "$log" | sed 's/Test unit written to //' | tr '\n' ' ' || true)
   [ -n "$art" ] && found="yes: $art" && status=1
   [ -z "$execs" ] && { found="did not run (see $log)"; status=1; }
-  cpu=$(sed 's/m/ /g; s/s//g' "$out/$t.time" 2>/dev/null | awk '{printf "%.0f", 60 * ($1 + $3) + $2 + $4}' || true)
+  cpu=$(tail -n 1 "$out/$t.time" 2>/dev/null | sed 's/m/ /g; s/s//g'  | awk '{printf "%.0f", 60 * ($1 + $3) + $2 + $4}' || true)
   printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$t" "${cpu:-?}" "${execs:-?}" "$(echo "$cov" | awk '{print $2}')" \
     "$(echo "$cov" | awk '{print $4}')" "$(echo "$cov" | awk '{print $6}')" "$found"
 done
