@@ -1,23 +1,32 @@
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "commands.h"
-#include "core/error.h"
+#include "tessera/error.h"
+#include "tessera/tessera.h"
 
 namespace tessera::cli {
 
 CLI::Validator kv_cache_type_validator() {
+  const std::vector<std::string> names = kv_cache_type_names();
+  std::string allowed, choices;
+  for (const auto& n : names) {
+    allowed += (allowed.empty() ? "" : ", ") + n;
+    choices += (choices.empty() ? "" : "|") + n;
+  }
   return CLI::Validator(
-      [](std::string& value) -> std::string {
+      [names, allowed](std::string& value) -> std::string {
         std::string lower = value;
         for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lower != "f32" && lower != "f16" && lower != "q8_0")
-          return "'" + value + "' is not a KV cache type (allowed: f32, f16, q8_0)";
+        if (std::find(names.begin(), names.end(), lower) == names.end())
+          return "'" + value + "' is not a KV cache type (allowed: " + allowed + ")";
         value = lower;
         return {};
       },
-      "f32|f16|q8_0");
+      choices);
 }
 
 void add_cache_type_options(CLI::App* cmd, std::string& type_k, std::string& type_v) {
@@ -34,6 +43,8 @@ void expand_llama_cpp_aliases(std::vector<std::string>& args) {
     if (a == "--") break;  // what follows is not an option
     if (a == "-ctk") a = "--cache-type-k";
     if (a == "-ctv") a = "--cache-type-v";
+    for (const char* name : {"npp", "ntg", "npl", "pps"})
+      if (a == std::string("-") + name) a = std::string("--") + name;
   }
 }
 

@@ -13,8 +13,7 @@
 #include <random>
 
 #include "commands.h"
-#include "core/error.h"
-#include "core/thread_pool.h"
+#include "tessera/error.h"
 #include "tessera/tessera.h"
 
 namespace tessera::cli {
@@ -105,16 +104,19 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// One timed run: the prompt in one go, or n_gen single-token steps, from an empty cache.
-double run_once(Context& ctx, const std::vector<int32_t>& tokens, bool one_by_one) {
-  ctx.reset();
+// One timed run: the prompt in one go, or n_gen single-token steps, from an
+// empty cache (a fresh sequence; the engine's prefix cache is off).
+double run_once(Engine& engine, const std::vector<int32_t>& tokens, bool one_by_one) {
+  const SequenceId seq = engine.add_sequence();
   const auto t0 = std::chrono::steady_clock::now();
   if (one_by_one) {
-    for (int32_t t : tokens) ctx.eval({t});
+    for (int32_t t : tokens) engine.eval(seq, {t});
   } else {
-    ctx.eval(tokens);
+    engine.eval(seq, tokens);
   }
-  return seconds_since(t0);
+  const double seconds = seconds_since(t0);
+  engine.remove(seq);
+  return seconds;
 }
 
 struct Stats {
@@ -182,14 +184,20 @@ int bench(BenchArgs& a) {
         for (const auto& tv : a.types_v)
           for (auto [np, ng] : tests) {
             const int64_t n = np + ng;
-            ContextOptions co{n, std::min(a.n_batch, std::max<int64_t>(np, 1)), t, tk, tv};
-            auto ctx = model->new_context(co);
+            EngineOptions eo;
+            eo.n_ctx = n;
+            eo.n_batch = std::min(a.n_batch, std::max<int64_t>(np, 1));
+            eo.n_threads = t;
+            eo.cache_type_k = tk;
+            eo.cache_type_v = tv;
+            eo.prefix_cache = false;  // each repetition computes its prompt, as llama-bench's do
+            auto engine = model->new_engine(eo);
             const auto tokens = random_tokens(f, n, 42);
             Result r{&f, t, tk, tv, np, ng, {}, now_iso8601()};
             std::fprintf(stderr, "%s, %d thread(s), cache %s/%s, %s%lld...\n", path.c_str(), t, tk.c_str(),
                          tv.c_str(), np ? "pp" : "tg", static_cast<long long>(n));
-            if (a.warmup) run_once(*ctx, tokens, ng > 0);
-            for (int rep = 0; rep < a.repetitions; ++rep) r.seconds.push_back(run_once(*ctx, tokens, ng > 0));
+            if (a.warmup) run_once(*engine, tokens, ng > 0);
+            for (int rep = 0; rep < a.repetitions; ++rep) r.seconds.push_back(run_once(*engine, tokens, ng > 0));
             results.push_back(std::move(r));
           }
   }

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "core/error.h"
+#include "tessera/error.h"
 #include "progress_bar.h"
 #include "tessera/tessera.h"
 

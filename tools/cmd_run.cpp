@@ -4,7 +4,6 @@
 #include <random>
 
 #include "commands.h"
-#include "core/error.h"
 #include "tessera/tessera.h"
 
 namespace tessera::cli {
@@ -17,14 +16,16 @@ struct RunArgs {
 };
 
 void check(const RunArgs& a) {
-  if (a.gen.n_threads < 0) throw UsageError("-t/--threads must be >= 1");
-  if (a.gen.n_ctx < 0) throw UsageError("-c/--ctx-size must be >= 0");
-  if (a.gen.n_batch < 1) throw UsageError("-b/--batch-size must be >= 1");
+  const EngineOptions& e = a.gen.engine;
+  const SamplingOptions& s = a.gen.sampling;
+  if (e.n_threads < 0) throw UsageError("-t/--threads must be >= 1");
+  if (e.n_ctx < 0) throw UsageError("-c/--ctx-size must be >= 0");
+  if (e.n_batch < 1) throw UsageError("-b/--batch-size must be >= 1");
   if (a.gen.n_predict < -1) throw UsageError("-n/--n-predict must be >= -1");
-  if (a.gen.temperature < 0) throw UsageError("--temp must be >= 0");
-  if (!(a.gen.top_p > 0 && a.gen.top_p <= 1)) throw UsageError("--top-p must be in (0, 1]");
-  if (!(a.gen.min_p >= 0 && a.gen.min_p < 1)) throw UsageError("--min-p must be in [0, 1)");
-  if (!(a.gen.repeat_penalty > 0)) throw UsageError("--repeat-penalty must be > 0");
+  if (s.temperature < 0) throw UsageError("--temp must be >= 0");
+  if (!(s.top_p > 0 && s.top_p <= 1)) throw UsageError("--top-p must be in (0, 1]");
+  if (!(s.min_p >= 0 && s.min_p < 1)) throw UsageError("--min-p must be in [0, 1)");
+  if (!(s.repeat_penalty > 0)) throw UsageError("--repeat-penalty must be > 0");
   if (!a.prompt.empty() && !a.prompt_file.empty()) throw UsageError("give the prompt with -p or -f, not both");
 }
 
@@ -40,7 +41,7 @@ int run(RunArgs& a) {
   a.model = model_path(a.model);
   std::string prompt = a.prompt_file.empty() ? a.prompt : read_text_file(a.prompt_file);
   if (a.seed < 0) a.seed = static_cast<int64_t>(std::random_device{}() & 0x7fffffff);
-  a.gen.seed = static_cast<uint64_t>(a.seed);
+  a.gen.sampling.seed = static_cast<uint64_t>(a.seed);
 
   auto model = LoadedModel::open(a.model, {a.tokenizer, false});
   std::fputs(prompt.c_str(), stdout);
@@ -79,20 +80,20 @@ Runner add_run_command(CLI::App& app) {
   cmd->add_option("-f,--file", args->prompt_file, "Read the prompt from a file");
   cmd->add_option("-n,--n-predict", args->gen.n_predict, "Tokens to generate; -1: until end of text or full context")
       ->capture_default_str();
-  cmd->add_option("-t,--threads", args->gen.n_threads, "Threads (0: all hardware threads)")->capture_default_str();
-  cmd->add_option("-c,--ctx-size", args->gen.n_ctx, "Context size in tokens (0: the model's, at most 4096)")
+  cmd->add_option("-t,--threads", args->gen.engine.n_threads, "Threads (0: all hardware threads)")->capture_default_str();
+  cmd->add_option("-c,--ctx-size", args->gen.engine.n_ctx, "Context size in tokens (0: the model's, at most 4096)")
       ->capture_default_str();
-  cmd->add_option("-b,--batch-size", args->gen.n_batch, "Prompt tokens per forward pass")->capture_default_str();
-  cmd->add_option("--temp", args->gen.temperature, "Temperature; 0 is greedy")->capture_default_str();
-  cmd->add_option("--top-k", args->gen.top_k, "Top-k sampling (0: off)")->capture_default_str();
-  cmd->add_option("--top-p", args->gen.top_p, "Top-p (nucleus) sampling (1: off)")->capture_default_str();
-  cmd->add_option("--min-p", args->gen.min_p, "Min-p sampling (0: off)")->capture_default_str();
-  cmd->add_option("--repeat-penalty", args->gen.repeat_penalty, "Penalty for repeated tokens (1: off)")
+  cmd->add_option("-b,--batch-size", args->gen.engine.n_batch, "Prompt tokens per forward pass")->capture_default_str();
+  cmd->add_option("--temp", args->gen.sampling.temperature, "Temperature; 0 is greedy")->capture_default_str();
+  cmd->add_option("--top-k", args->gen.sampling.top_k, "Top-k sampling (0: off)")->capture_default_str();
+  cmd->add_option("--top-p", args->gen.sampling.top_p, "Top-p (nucleus) sampling (1: off)")->capture_default_str();
+  cmd->add_option("--min-p", args->gen.sampling.min_p, "Min-p sampling (0: off)")->capture_default_str();
+  cmd->add_option("--repeat-penalty", args->gen.sampling.repeat_penalty, "Penalty for repeated tokens (1: off)")
       ->capture_default_str();
-  cmd->add_option("--repeat-last-n", args->gen.repeat_last_n, "Recent tokens the penalty looks at (-1: all)")
+  cmd->add_option("--repeat-last-n", args->gen.sampling.repeat_last_n, "Recent tokens the penalty looks at (-1: all)")
       ->capture_default_str();
   cmd->add_option("-s,--seed", args->seed, "Random seed (-1: random; printed at the end)")->capture_default_str();
-  add_cache_type_options(cmd, args->gen.cache_type_k, args->gen.cache_type_v);
+  add_cache_type_options(cmd, args->gen.engine.cache_type_k, args->gen.engine.cache_type_v);
   return [args] { return run(*args); };
 }
 

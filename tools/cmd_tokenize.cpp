@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "core/error.h"
+#include "tessera/error.h"
 #include "tessera/tessera.h"
 
 namespace tessera::cli {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "commands.h"
-#include "core/error.h"
+#include "tessera/error.h"
 #include "tessera/tessera.h"
 
 int main(int argc, char** argv) {
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   add(tessera::cli::add_quantize_command);
   add(tessera::cli::add_mkmodel_command);
   add(tessera::cli::add_bench_command);
+  add(tessera::cli::add_batched_bench_command);
 
   // CLI11 reports an unknown command as a missing one; name it instead.
   if (argc > 1 && argv[1][0] != '-') {

@@ -1,4 +1,6 @@
-// Tessera's public C++ API: open a model file, inspect it, tokenize, generate.
+// Tessera's public C++ API: open a model file, inspect it, tokenize, generate,
+// and evaluate many sequences at once (Engine). Throws tessera::Error
+// (tessera/error.h) with a one-line message; UsageError for a bad option.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "tessera/error.h"
 
 namespace tessera {
 
@@ -35,31 +39,6 @@ struct ModelSummary {
   std::vector<TensorSummary> tensors;
   uint64_t tensor_bytes = 0, n_params = 0;
   std::string kernel_isa;  // the SIMD tier the kernels run on this CPU
-};
-
-struct GenerateOptions {
-  int64_t n_predict = -1;  // generated tokens; < 0: until end of text or full context
-  int64_t n_ctx = 0;       // 0: the model's, at most 4096
-  int64_t n_batch = 64;
-  int n_threads = 0;       // 0: all hardware threads
-  // KV cache element types, as llama.cpp's -ctk/-ctv: "f32", "f16" or "q8_0"
-  // (q8_0 needs a head size that is a multiple of 32).
-  std::string cache_type_k = "f16", cache_type_v = "f16";
-  bool add_bos = true;     // when the vocabulary wants one
-  float temperature = 0.8f;
-  int32_t top_k = 40;
-  float top_p = 0.95f;
-  float min_p = 0.05f;
-  float repeat_penalty = 1.0f;
-  int32_t repeat_last_n = 64;
-  uint64_t seed = 0;
-};
-
-struct GenerateStats {
-  int64_t n_prompt = 0, n_generated = 0;
-  double prompt_seconds = 0, generate_seconds = 0;
-  std::string stop_reason;  // "length", "end of text", "context full"
-  std::vector<int32_t> prompt_tokens, generated_tokens;
 };
 
 struct PerplexityOptions {
@@ -115,31 +94,111 @@ struct RandomModelSpec {
 // Throws UsageError for an unknown preset or type, Error for an invalid shape.
 void make_random_model(const std::string& path, const RandomModelSpec& spec);
 
-struct ContextOptions {
-  int64_t n_ctx = 0;      // 0: the model's, at most 4096
-  int64_t n_batch = 512;  // tokens per forward pass
+// Sampling of one sequence: repetition penalty, then top-k, top-p, min-p,
+// temperature and a seeded draw (llama.cpp's default chain). temperature <= 0
+// is greedy (the highest logit, lowest id on ties).
+struct SamplingOptions {
+  float temperature = 0.8f;
+  int32_t top_k = 40;           // <= 0: off
+  float top_p = 0.95f;          // >= 1: off
+  float min_p = 0.05f;          // <= 0: off
+  float repeat_penalty = 1.0f;  // 1: off
+  int32_t repeat_last_n = 64;
+  uint64_t seed = 0;
+};
+
+struct EngineOptions {
+  int64_t n_ctx = 0;      // positions one sequence may hold; 0: the model's, at most 4096
+  int64_t n_batch = 512;  // tokens per forward pass, at most (prompts longer than this go in chunks)
   int n_threads = 0;      // 0: all hardware threads
+  // The KV block pool all sequences share: its size in tokens, or else in
+  // bytes; both 0: n_ctx tokens.
+  int64_t kv_tokens = 0;
+  int64_t kv_bytes = 0;
   // KV cache element types, as llama.cpp's -ctk/-ctv: "f32", "f16" or "q8_0"
   // (q8_0 needs a head size that is a multiple of 32).
   std::string cache_type_k = "f16", cache_type_v = "f16";
+  bool prefix_cache = true;  // a prompt reuses cached full blocks of an equal prefix
 };
 
-// One sequence's evaluation state (KV cache, positions), like a llama.cpp context.
-class Context {
+using SequenceId = int64_t;
+
+struct SequenceInfo {
+  int64_t n_past = 0;         // positions stored
+  int64_t n_pending = 0;      // tokens fed, not yet evaluated
+  int64_t cached_tokens = 0;  // stored tokens that came from the prefix cache
+  std::string error;          // why the sequence cannot go on (e.g. the KV pool is full); empty if fine
+};
+
+struct KvPoolStats {
+  int64_t n_blocks = 0, block_tokens = 0;
+  int64_t used = 0, cached = 0, free = 0;  // blocks: referenced, kept only for their prefix, empty
+  int64_t prefix_hit_tokens = 0;           // prompt tokens reused from the cache so far
+};
+
+struct StepStats {
+  int64_t n_tokens = 0;     // rows evaluated in this step
+  int64_t n_sequences = 0;  // sequences that had rows in it
+  std::vector<SequenceId> failed;  // sequences that could not go on (see SequenceInfo::error)
+};
+
+// Many sequences evaluated together: one thread pool, one set of buffers and
+// one KV block pool shared by all (like a vLLM engine). Feed tokens to any
+// sequences, then step(): each step evaluates one packed batch of their
+// pending tokens, decode tokens first, then prompt chunks. A sequence's logits
+// are bit-identical whatever other sequences share its steps and whether its
+// prefix was cached or computed. Not thread-safe: one caller at a time.
+class Engine {
  public:
-  ~Context();
-  // Appends tokens and returns the logits (n_vocab floats) after the last one;
-  // valid until the next call. Throws Error when they do not fit.
-  const float* eval(const std::vector<int32_t>& tokens);
-  void reset();  // forget the sequence
-  int64_t n_past() const;
+  ~Engine();
+
+  // A new empty sequence with its own sampler.
+  SequenceId add_sequence(const SamplingOptions& sampling = {});
+  // Appends tokens to evaluate. Throws Error when they exceed n_ctx or the vocabulary.
+  void feed(SequenceId id, const std::vector<int32_t>& tokens);
+  // One forward pass over pending tokens of every sequence (nothing when none are pending).
+  StepStats step();
+  bool has_pending() const;
+  // feed, then step until the sequence's tokens are evaluated; its logits after
+  // the last one (valid until its next step). Throws Error when it fails.
+  const float* eval(SequenceId id, const std::vector<int32_t>& tokens);
+
+  // n_vocab logits after the sequence's last evaluated token; null before any.
+  const float* logits(SequenceId id) const;
+  // The next token by the sequence's sampler from logits(id); not fed.
+  int32_t sample(SequenceId id);
+
+  // A new sequence sharing id's stored positions (copy-on-write), pending
+  // tokens and logits, with its own sampler: parallel samples of one prompt.
+  SequenceId fork(SequenceId id, const SamplingOptions& sampling);
+  void reset(SequenceId id);   // forget what it holds
+  void remove(SequenceId id);  // and give its blocks back to the pool
+
+  SequenceInfo info(SequenceId id) const;
+  KvPoolStats kv_pool() const;
   int64_t n_ctx() const;
+  int64_t n_batch() const;
+  int32_t n_vocab() const;
 
  private:
   friend class LoadedModel;
   struct Impl;
-  explicit Context(std::unique_ptr<Impl> impl);
+  explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+struct GenerateOptions {
+  int64_t n_predict = -1;  // generated tokens; < 0: until end of text or full context
+  bool add_bos = true;     // when the vocabulary wants one
+  EngineOptions engine;    // n_ctx, n_batch, threads, KV cache types
+  SamplingOptions sampling;
+};
+
+struct GenerateStats {
+  int64_t n_prompt = 0, n_generated = 0;
+  double prompt_seconds = 0, generate_seconds = 0;
+  std::string stop_reason;  // "length", "end of text", "context full"
+  std::vector<int32_t> prompt_tokens, generated_tokens;
 };
 
 // The machine's limits, measured by microbenchmarks on n_threads threads.
@@ -151,6 +210,12 @@ struct MachineInfo {
   double int8_gops = 0;    // int8 dot peak (prefill roofline of int8 matmuls; 0: none)
 };
 MachineInfo measure_machine(int n_threads, int repeats = 5);
+
+// Threads used when an option's n_threads is 0: the machine's hardware threads.
+int default_thread_count();
+
+// The names EngineOptions::cache_type_k / cache_type_v accept: "f32", "f16", "q8_0".
+std::vector<std::string> kv_cache_type_names();
 
 class LoadedModel {
  public:
@@ -167,7 +232,8 @@ class LoadedModel {
   std::string token_text(int32_t id) const;   // its vocabulary string
   std::string detokenize(const std::vector<int32_t>& ids) const;
 
-  std::unique_ptr<Context> new_context(const ContextOptions& options) const;
+  // An executor of many sequences over this model (it must outlive the engine).
+  std::unique_ptr<Engine> new_engine(const EngineOptions& options = {}) const;
 
   // Perplexity of `text` by llama-perplexity's method (chunks of n_ctx, second half
   // of each scored); on_chunk(done, total, running ppl) reports progress.

@@ -1,4 +1,5 @@
-// Errors: one exception type whose message names what is wrong and where.
+// Errors: the public exception types (tessera/error.h) and fail(), which
+// formats a one-line message naming what is wrong and where.
 #pragma once
 
 #include <fmt/format.h>
@@ -6,20 +7,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "tessera/error.h"
+
 namespace tessera {
-
-// A malformed input or an impossible request. The message is one line that
-// names the file / tensor / field at fault and why.
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
-};
-
-// A bad command line (exit status 2 in the CLI, as usage errors are).
-class UsageError : public Error {
- public:
-  using Error::Error;
-};
 
 template <typename... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {

@@ -70,7 +70,7 @@ void ThreadPool::run_chunks(int index, uint32_t generation) {
     const int64_t grains = (job_n_ + job_grain_ - 1) / job_grain_;
     const int64_t begin = grains * chunk / chunks * job_grain_;
     const int64_t end = std::min(job_n_, grains * (chunk + 1) / chunks * job_grain_);
-    (*job_)(begin, end, index);
+    job_(begin, end, index);
     if (chunks_done_.fetch_add(1) + 1 == chunks && sleeping_caller_.load() > 0) {
       { std::lock_guard lock(mutex_); }  // the caller is in cv.wait or will see the count
       done_.notify_one();
@@ -88,8 +88,7 @@ void ThreadPool::worker(int index) {
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t, int)>& fn) {
+void ThreadPool::run(int64_t n, int64_t grain, Job fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   if (n_threads_ == 1 || n <= grain) {
@@ -98,7 +97,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   }
   const int64_t grains = (n + grain - 1) / grain;
   const int64_t chunks = std::min({grains, int64_t{kChunksPerThread} * n_threads_, kMaxChunks});
-  job_ = &fn;
+  job_ = fn;
   job_n_ = n;
   job_grain_ = grain;
   chunks_done_.store(0);
@@ -110,7 +109,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   }
   run_chunks(0, generation);
   wait_for([&] { return chunks_done_.load() == chunks; }, done_, sleeping_caller_);
-  job_ = nullptr;
+  job_ = Job{};
 }
 
 }  // namespace tessera

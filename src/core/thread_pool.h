@@ -38,10 +38,23 @@ class ThreadPool {
   // ranges depend only on n, grain and size(), not on which thread runs which
   // (so results can be reproducible); thread_index < size() names the calling
   // thread. Returns when all are done. Not re-entrant: fn must not call
-  // parallel_for.
-  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
+  // parallel_for. fn is called through a plain reference (no std::function is
+  // made), so a call allocates nothing, whatever fn captures.
+  template <class Fn>
+  void parallel_for(int64_t n, int64_t grain, const Fn& fn) {
+    run(n, grain, Job{&fn, [](const void* f, int64_t begin, int64_t end, int thread) {
+                        (*static_cast<const Fn*>(f))(begin, end, thread);
+                      }});
+  }
 
  private:
+  // A non-owning reference to the caller's callable.
+  struct Job {
+    const void* fn = nullptr;
+    void (*call)(const void* fn, int64_t begin, int64_t end, int thread) = nullptr;
+    void operator()(int64_t begin, int64_t end, int thread) const { call(fn, begin, end, thread); }
+  };
+  void run(int64_t n, int64_t grain, Job fn);
   void worker(int index);
   // Claims and runs chunks of job `generation` until none are left.
   void run_chunks(int index, uint32_t generation);
@@ -53,7 +66,7 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   // The current job; written before state_ announces it, read by a thread only
   // after it has claimed one of its chunks (the job cannot end before that chunk).
-  const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
+  Job job_;
   int64_t job_n_ = 0;
   int64_t job_grain_ = 1;
   // Job generation in the high 32 bits, its chunk count in the next 16, the

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/sampler.h"
-#include "engine/session.h"
+#include "engine/engine.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tessera::engine {
@@ -21,10 +21,10 @@ struct GenerationResult {
   double generate_seconds = 0;  // from the end of the prompt to the last token
 };
 
-// on_token is called for each generated token as soon as it is sampled; it
-// returns false to stop. n_predict < 0 means no limit but the context.
-GenerationResult generate(Session& session, Sampler& sampler, const Tokenizer& tokenizer,
-                          const std::vector<int32_t>& prompt, int64_t n_predict,
-                          const std::function<bool(int32_t)>& on_token);
+// Continues sequence `seq` of `engine` (sampling with its sampler) after
+// `prompt`. on_token is called for each generated token as soon as it is
+// sampled; it returns false to stop. n_predict < 0 means no limit but n_ctx.
+GenerationResult generate(Engine& engine, SeqId seq, const Tokenizer& tokenizer, const std::vector<int32_t>& prompt,
+                          int64_t n_predict, const std::function<bool(int32_t)>& on_token);
 
 }  // namespace tessera::engine

@@ -6,10 +6,11 @@
 #include "engine/generator.h"
 #include "engine/perplexity.h"
 #include "engine/sampler.h"
-#include "engine/session.h"
+#include "engine/engine.h"
 #include "io/model_file.h"
 #include "kernels/dispatch.h"
 #include "kernels/roofline.h"
+#include "model/kv_storage.h"
 #include "model/model.h"
 #include "tessera/tessera.h"
 #include "tokenizer/tokenizer.h"
@@ -51,18 +52,22 @@ const char* stop_reason_name(engine::StopReason r) {
   return "?";
 }
 
-// A KV cache type name of the public options: f32, f16 or q8_0.
-DType cache_type(const std::string& name, const char* option) {
-  const std::optional<DType> t = dtype_from_name(name);
-  if (!t || (*t != DType::F32 && *t != DType::F16 && *t != DType::Q8_0))
-    throw UsageError(fmt::format("{} must be one of f32, f16, q8_0 (got '{}')", option, name));
-  return *t;
+engine::SamplingParams sampling_params(const SamplingOptions& o) {
+  return {o.temperature, o.top_k, o.top_p, o.min_p, o.repeat_penalty, o.repeat_last_n, o.seed};
 }
 
-engine::SessionOptions session_options(int64_t n_ctx, int64_t n_batch, int n_threads, const std::string& type_k,
-                                       const std::string& type_v) {
-  return {n_ctx, n_batch, n_threads,
-          {cache_type(type_k, "-ctk/--cache-type-k"), cache_type(type_v, "-ctv/--cache-type-v")}};
+engine::EngineOptions engine_options(const model::Model& m, const EngineOptions& o) {
+  const int64_t head_dim = m.config().head_dim;
+  engine::EngineOptions e;
+  e.n_ctx = o.n_ctx;
+  e.n_batch = o.n_batch;
+  e.n_threads = o.n_threads;
+  e.kv_tokens = o.kv_tokens;
+  e.kv_bytes = o.kv_bytes;
+  e.cache_types = {model::kv_cache_type(o.cache_type_k, head_dim, "cache_type_k"),
+                   model::kv_cache_type(o.cache_type_v, head_dim, "cache_type_v")};
+  e.prefix_cache = o.prefix_cache;
+  return e;
 }
 
 }  // namespace
@@ -156,23 +161,50 @@ std::string LoadedModel::token_piece(int32_t id) const { return impl_->tokenizer
 std::string LoadedModel::token_text(int32_t id) const { return impl_->tokenizer->token_text(id); }
 std::string LoadedModel::detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->decode(ids); }
 
-struct Context::Impl {
-  Impl(const model::Model& model, const engine::SessionOptions& options) : session(model, options) {}
-  engine::Session session;
+struct Engine::Impl {
+  Impl(const model::Model& model, const engine::EngineOptions& options) : engine(model, options) {}
+  engine::Engine engine;
 };
 
-Context::Context(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Context::~Context() = default;
-const float* Context::eval(const std::vector<int32_t>& tokens) { return impl_->session.eval(tokens); }
-void Context::reset() { impl_->session.reset(); }
-int64_t Context::n_past() const { return impl_->session.n_past(); }
-int64_t Context::n_ctx() const { return impl_->session.n_ctx(); }
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+SequenceId Engine::add_sequence(const SamplingOptions& sampling) {
+  return impl_->engine.add_sequence(sampling_params(sampling));
+}
+void Engine::feed(SequenceId id, const std::vector<int32_t>& tokens) { impl_->engine.feed(id, tokens); }
+StepStats Engine::step() {
+  engine::StepResult r = impl_->engine.step();
+  return {r.n_tokens, r.n_sequences, std::move(r.failed)};
+}
+bool Engine::has_pending() const { return impl_->engine.has_pending(); }
+const float* Engine::eval(SequenceId id, const std::vector<int32_t>& tokens) { return impl_->engine.eval(id, tokens); }
+const float* Engine::logits(SequenceId id) const { return impl_->engine.logits(id); }
+int32_t Engine::sample(SequenceId id) { return impl_->engine.sample(id); }
+SequenceId Engine::fork(SequenceId id, const SamplingOptions& sampling) {
+  return impl_->engine.fork(id, sampling_params(sampling));
+}
+void Engine::reset(SequenceId id) { impl_->engine.reset(id); }
+void Engine::remove(SequenceId id) { impl_->engine.remove(id); }
+SequenceInfo Engine::info(SequenceId id) const {
+  engine::SequenceInfo i = impl_->engine.info(id);
+  return {i.n_past, i.n_pending, i.cached_tokens, std::move(i.error)};
+}
+KvPoolStats Engine::kv_pool() const {
+  const engine::PoolStats p = impl_->engine.pool_stats();
+  return {p.n_blocks, p.block_tokens, p.used, p.cached, p.free, p.prefix_hit_tokens};
+}
+int64_t Engine::n_ctx() const { return impl_->engine.n_ctx(); }
+int64_t Engine::n_batch() const { return impl_->engine.n_batch(); }
+int32_t Engine::n_vocab() const { return impl_->engine.n_vocab(); }
 
-std::unique_ptr<Context> LoadedModel::new_context(const ContextOptions& o) const {
+std::unique_ptr<Engine> LoadedModel::new_engine(const EngineOptions& o) const {
   if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
-  auto impl = std::make_unique<Context::Impl>(
-      *impl_->model, session_options(o.n_ctx, o.n_batch, o.n_threads, o.cache_type_k, o.cache_type_v));
-  return std::unique_ptr<Context>(new Context(std::move(impl)));
+  auto impl = std::make_unique<Engine::Impl>(*impl_->model, engine_options(*impl_->model, o));
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+std::vector<std::string> kv_cache_type_names() {
+  return {std::begin(model::kKvCacheTypeNames), std::end(model::kKvCacheTypeNames)};
 }
 
 MachineInfo measure_machine(int n_threads, int repeats) {
@@ -188,10 +220,16 @@ PerplexityStats LoadedModel::perplexity(std::string_view text, const PerplexityO
   const auto t0 = std::chrono::steady_clock::now();
   const Tokenizer& tok = *impl_->tokenizer;
   const std::vector<int32_t> tokens = tok.encode(text, tok.add_bos_default());
-  engine::Session session(*impl_->model, session_options(o.n_ctx, std::min(o.n_batch, o.n_ctx), o.n_threads,
-                                                         o.cache_type_k, o.cache_type_v));
+  EngineOptions eo;
+  eo.n_ctx = o.n_ctx;
+  eo.n_batch = std::min(o.n_batch, o.n_ctx);
+  eo.n_threads = o.n_threads;
+  eo.cache_type_k = o.cache_type_k;
+  eo.cache_type_v = o.cache_type_v;
+  eo.prefix_cache = false;  // every chunk is scored as computed from its start
+  engine::Engine engine(*impl_->model, engine_options(*impl_->model, eo));
   const int32_t bos = tok.add_bos_default() ? tok.bos_id() : -1;
-  const auto r = engine::perplexity(session, tokens, bos, o.max_chunks, on_chunk);
+  const auto r = engine::perplexity(engine, tokens, bos, o.max_chunks, on_chunk);
   PerplexityStats stats;
   stats.ppl = r.ppl;
   stats.ppl_error = r.ppl_error;
@@ -207,17 +245,15 @@ GenerateStats LoadedModel::generate(std::string_view prompt, const GenerateOptio
                                     const std::function<bool(std::string_view)>& on_text) const {
   if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
   const Tokenizer& tok = *impl_->tokenizer;
-  engine::Session session(*impl_->model,
-                          session_options(o.n_ctx, o.n_batch, o.n_threads, o.cache_type_k, o.cache_type_v));
-  engine::SamplingParams sp{o.temperature, o.top_k, o.top_p, o.min_p, o.repeat_penalty, o.repeat_last_n, o.seed};
-  engine::Sampler sampler(sp, tok.n_vocab());
+  engine::Engine engine(*impl_->model, engine_options(*impl_->model, o.engine));
+  const engine::SeqId seq = engine.add_sequence(sampling_params(o.sampling));
 
   GenerateStats stats;
   stats.prompt_tokens = tok.encode(prompt, o.add_bos);
   // After an empty prompt the first piece's leading space is the tokenizer's
   // word marker, not text (as llama2.c prints it).
   bool at_start = prompt.empty();
-  auto result = engine::generate(session, sampler, tok, stats.prompt_tokens, o.n_predict, [&](int32_t id) {
+  auto result = engine::generate(engine, seq, tok, stats.prompt_tokens, o.n_predict, [&](int32_t id) {
     std::string piece = tok.token_to_piece(id);
     if (at_start && !piece.empty()) {
       if (piece[0] == ' ') piece.erase(0, 1);

@@ -9,7 +9,7 @@
 #include <functional>
 #include <vector>
 
-#include "engine/session.h"
+#include "engine/engine.h"
 
 namespace tessera::engine {
 
@@ -22,10 +22,13 @@ struct PerplexityResult {
 };
 
 // `tokens` is the whole text's tokenization (with BOS if the model uses one);
+// chunks are engine.n_ctx() tokens, evaluated as sequences of `engine` (which
+// must keep the prefix cache off: chunks are scored as computed from scratch;
+// with it on the numbers would be the same, by batch invariance, only faster).
 // bos < 0 leaves each chunk's first token as it is. max_chunks < 0: all.
 // on_chunk(done, total, running_ppl) is called after each chunk.
 // Throws Error when the text has fewer than 2 * n_ctx tokens.
-PerplexityResult perplexity(Session& session, const std::vector<int32_t>& tokens, int32_t bos, int64_t max_chunks,
+PerplexityResult perplexity(Engine& engine, const std::vector<int32_t>& tokens, int32_t bos, int64_t max_chunks,
                             const std::function<void(int64_t, int64_t, double)>& on_chunk);
 
 }  // namespace tessera::engine

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <vector>
 
 #include "core/error.h"
@@ -18,10 +19,9 @@ namespace {
 // tile, so more rows amortise it better; 32 rows keep the tile's output
 // (32 x head_dim floats) and the converted block in L1/L2.
 constexpr int64_t kTileRows = 32;
-// Split the KV range when there are fewer (token, kv head) items than this
-// many per thread, but give each chunk at least kMinChunkBlocks blocks.
+// Split the KV chunks of decode rows over the threads when there are fewer
+// (token, kv head) items than this many per thread.
 constexpr int kItemsPerThread = 4;
-constexpr int64_t kMinChunkBlocks = 2;
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -45,24 +45,28 @@ float* split_partials(size_t floats) {
 }
 
 // Scratch of one thread's tiles of up to `rows` rows: K, V and score buffers
-// for the kernel, then m, l and acc when `with_state`.
+// for the kernel, then a chunk's m, l and acc when `with_state`, and the
+// running result's when `with_running`.
 struct TileScratch {
-  float *k_buf, *v_buf, *s_buf, *m, *l, *acc;
+  float *k_buf, *v_buf, *s_buf, *m, *l, *acc, *run_m, *run_l, *run_o;
 };
 
-TileScratch make_tile_scratch(const KvLayerView& kv, int64_t rows, bool with_state) {
+TileScratch make_tile_scratch(const KvLayerView& kv, int64_t rows, bool with_state, bool with_running) {
   const size_t kv_floats = round8(kv.block_size * kv.head_dim);
   const size_t s_floats = round8(rows * kv.block_size);
-  const size_t state = with_state ? 2 * round8(rows) + round8(rows * kv.head_dim) : 0;
-  float* p = tile_scratch(2 * kv_floats + s_floats + state);
+  const size_t state = 2 * round8(rows) + round8(rows * kv.head_dim);
+  float* p = tile_scratch(2 * kv_floats + s_floats + (with_state ? state : 0) + (with_running ? state : 0));
   TileScratch s{};
   s.k_buf = p;
   s.v_buf = p + kv_floats;
   s.s_buf = s.v_buf + kv_floats;
-  if (with_state) {
-    s.m = s.s_buf + s_floats;
-    s.l = s.m + round8(rows);
-    s.acc = s.l + round8(rows);
+  float* next = s.s_buf + s_floats;
+  for (auto [use, m, l, acc] : {std::tuple{with_state, &s.m, &s.l, &s.acc}, std::tuple{with_running, &s.run_m, &s.run_l, &s.run_o}}) {
+    if (!use) continue;
+    *m = next;
+    *l = *m + round8(rows);
+    *acc = *l + round8(rows);
+    next = *acc + round8(rows * kv.head_dim);
   }
   return s;
 }
@@ -73,91 +77,165 @@ void reset_state(float* m, float* l, float* acc, int64_t rows, int64_t d) {
   std::fill(acc, acc + rows * d, 0.0f);
 }
 
-void check_arguments(int64_t n_tokens, int64_t n_head, int64_t pos0, const KvLayerView& kv) {
-  if (n_tokens < 0 || pos0 < 0) fail("attention: negative size ({} tokens at position {})", n_tokens, pos0);
+void check_arguments(int64_t n_head, const KvLayerView& kv, const AttentionSeq* seqs, int64_t n_seqs) {
   if (kv.n_head_kv <= 0 || kv.head_dim <= 0 || n_head <= 0 || n_head % kv.n_head_kv != 0)
     fail("attention: {} query heads cannot share {} kv heads of size {}", n_head, kv.n_head_kv, kv.head_dim);
-  if (kv.block_size <= 0 || kv.block_size % 8 != 0)
-    fail("attention: the KV cache block size ({}) must be a positive multiple of 8", kv.block_size);
+  if (kv.block_size <= 0 || kv.block_size % 8 != 0 || kKvChunkPositions % kv.block_size != 0)
+    fail("attention: the KV cache block size ({}) must be a positive multiple of 8 dividing {}", kv.block_size,
+         kKvChunkPositions);
   for (DType t : {kv.k_type, kv.v_type})
     if (!kv_type_supported(t, kv.head_dim))
       fail("attention: no kernel for a {} KV cache with head size {}", dtype_name(t), kv.head_dim);
+  if (n_seqs < 0) fail("attention: {} sequences", n_seqs);
+  for (int64_t i = 0; i < n_seqs; ++i) {
+    const AttentionSeq& s = seqs[i];
+    if (s.n_tokens < 0 || s.pos0 < 0 || s.row0 < 0)
+      fail("attention: sequence {} has a negative size ({} tokens at position {}, row {})", i, s.n_tokens, s.pos0,
+           s.row0);
+    if (s.n_tokens > 0 && !s.block_table) fail("attention: sequence {} has no block table", i);
+  }
 }
 
-// Tiles of `tile_tokens` tokens x all query heads of one kv head, each over
-// every position it may see, then normalised into out.
-void run_tiles(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head,
-               int64_t pos0, const KvLayerView& kv, float scale, float* out, int64_t tile_tokens) {
+// Folds one chunk's online-softmax result (m, l, acc) of a row into the row's
+// running result (M, L, O): the same arithmetic on every path, in chunk order.
+void merge_chunk(float& M, float& L, float* O, float m, float l, const float* acc, int64_t d) {
+  if (m == kNegInf) return;  // the row saw no position of this chunk
+  const float mx = std::max(M, m);
+  const float a = std::exp(M - mx), b = std::exp(m - mx);
+  L = L * a + l * b;
+  for (int64_t j = 0; j < d; ++j) O[j] = O[j] * a + acc[j] * b;
+  M = mx;
+}
+
+// A sequence's view of the layer: its own block table.
+KvLayerView view_of(const KvLayerView& kv, const AttentionSeq& s) {
+  KvLayerView v = kv;
+  v.block_table = s.block_table;
+  return v;
+}
+
+int64_t chunks_to(int64_t last_pos, int64_t chunk) { return last_pos / chunk + 1; }
+
+struct TileItem {
+  int64_t seq, t0, nt, kv_head;
+};
+
+// Tiles of up to `tile_tokens` tokens x all query heads of one kv head, each
+// over every position it may see (chunk by chunk), then normalised into out.
+void run_tiles(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv,
+               const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out, int64_t tile_tokens,
+               int64_t chunk) {
   const int64_t n_kv = kv.n_head_kv, group = n_head / n_kv, d = kv.head_dim;
-  const int64_t n_tiles = (n_tokens + tile_tokens - 1) / tile_tokens;
-  pool.parallel_for(n_tiles * n_kv, 1, [&](int64_t begin, int64_t end, int) {
-    const TileScratch s = make_tile_scratch(kv, tile_tokens * group, true);
-    for (int64_t i = begin; i < end; ++i) {
+  thread_local std::vector<TileItem> items;  // the caller's; grows to the largest batch seen
+  items.clear();
+  for (int64_t i = 0; i < n_seqs; ++i) {
+    const int64_t n_tiles = (seqs[i].n_tokens + tile_tokens - 1) / tile_tokens;
+    for (int64_t k = 0; k < n_tiles; ++k) {
       // Causal tiles grow with their index; visiting them 0, last, 1, last-1, ...
       // gives each of the pool's contiguous ranges a mix of short and long ones.
-      const int64_t k = i / n_kv, kv_head = i % n_kv;
       const int64_t tile = k % 2 == 0 ? k / 2 : n_tiles - 1 - k / 2;
-      const int64_t t0 = tile * tile_tokens, nt = std::min(tile_tokens, n_tokens - t0), rows = nt * group;
-      reset_state(s.m, s.l, s.acc, rows, d);
-      const AttentionTile t{q + (t0 * n_head + kv_head * group) * d, n_head * d, nt, group, pos0 + t0, scale,
-                            s.m, s.l, s.acc, s.k_buf, s.v_buf, s.s_buf};
-      fn(kv, kv_head, 0, pos0 + t0 + nt, t);
+      const int64_t t0 = tile * tile_tokens, nt = std::min(tile_tokens, seqs[i].n_tokens - t0);
+      for (int64_t h = 0; h < n_kv; ++h) items.push_back({i, t0, nt, h});
+    }
+  }
+  const auto n_items = static_cast<int64_t>(items.size());
+  const TileItem* item_list = items.data();
+  pool.parallel_for(n_items, 1, [&](int64_t begin, int64_t end, int) {
+    const int64_t max_rows = tile_tokens * group;
+    // Chunk state (m, l, acc) and the running result (M, L, O) of each row.
+    const TileScratch s = make_tile_scratch(kv, max_rows, true, /*with_running=*/true);
+    for (int64_t w = begin; w < end; ++w) {
+      const TileItem& it = item_list[w];
+      const AttentionSeq& sq = seqs[it.seq];
+      const KvLayerView sv = view_of(kv, sq);
+      const int64_t rows = it.nt * group, pos_first = sq.pos0 + it.t0, pos_last = pos_first + it.nt - 1;
+      const float* tq = q + ((sq.row0 + it.t0) * n_head + it.kv_head * group) * d;
+      // Chunk 0 goes straight into the running result: every row sees position 0.
+      reset_state(s.run_m, s.run_l, s.run_o, rows, d);
+      AttentionTile t{tq, n_head * d, it.nt, group, pos_first, scale, s.run_m, s.run_l, s.run_o,
+                      s.k_buf, s.v_buf, s.s_buf};
+      fn(sv, it.kv_head, 0, std::min(chunk, pos_last + 1), t);
+      for (int64_t c = 1; c < chunks_to(pos_last, chunk); ++c) {
+        reset_state(s.m, s.l, s.acc, rows, d);
+        t.m = s.m;
+        t.l = s.l;
+        t.acc = s.acc;
+        fn(sv, it.kv_head, c * chunk, std::min((c + 1) * chunk, pos_last + 1), t);
+        for (int64_t r = 0; r < rows; ++r)
+          merge_chunk(s.run_m[r], s.run_l[r], s.run_o + r * d, s.m[r], s.l[r], s.acc + r * d, d);
+      }
       for (int64_t r = 0; r < rows; ++r) {
-        float* o = out + ((t0 + r / group) * n_head + kv_head * group + r % group) * d;
-        const float inv = 1.0f / s.l[r];
-        for (int64_t j = 0; j < d; ++j) o[j] = s.acc[r * d + j] * inv;
+        float* o = out + ((sq.row0 + it.t0 + r / group) * n_head + it.kv_head * group + r % group) * d;
+        const float inv = 1.0f / s.run_l[r];
+        for (int64_t j = 0; j < d; ++j) o[j] = s.run_o[r * d + j] * inv;
       }
     }
   });
 }
 
-// Split-KV: each (token, kv head) item's positions in `chunks` runs of whole
-// blocks, one work item each, whose partial (m, l, acc) are then merged:
-// m = max m_c, l = sum l_c e^(m_c - m), out = sum acc_c e^(m_c - m) / l.
-void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head, int64_t pos0,
-               const KvLayerView& kv, float scale, float* out, int64_t chunks) {
-  const int64_t n_kv = kv.n_head_kv, group = n_head / n_kv, d = kv.head_dim, bs = kv.block_size;
-  const int64_t n_work = n_tokens * n_kv * chunks;
-  const size_t part_m = 0, part_l = part_m + static_cast<size_t>(n_work * group);
-  const size_t part_acc = part_l + static_cast<size_t>(n_work * group);
-  float* parts = split_partials(part_acc + static_cast<size_t>(n_work * group * d));
-  pool.parallel_for(n_work, 1, [&](int64_t begin, int64_t end, int) {
-    const TileScratch s = make_tile_scratch(kv, group, false);
+struct SplitItem {
+  int64_t seq, tok, kv_head, chunk;
+  size_t part;  // offset of its partial (m, l, acc per query head) in the partials
+};
+
+// Split-KV (flash-decoding): every (token, kv head) row group's chunks are work
+// items of their own, whose partial (m, l, acc) are then merged in chunk order
+// with merge_chunk, exactly as a tile merges them.
+void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv,
+               const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out, int64_t chunk) {
+  const int64_t n_kv = kv.n_head_kv, group = n_head / n_kv, d = kv.head_dim;
+  const size_t part_floats = static_cast<size_t>(group * (2 + d));
+  thread_local std::vector<SplitItem> items;  // the caller's, like the partials
+  thread_local std::vector<int64_t> first_item;  // per (sequence, token, kv head): its chunk 0 item
+  items.clear();
+  first_item.clear();
+  size_t parts = 0;
+  for (int64_t i = 0; i < n_seqs; ++i)
+    for (int64_t t = 0; t < seqs[i].n_tokens; ++t)
+      for (int64_t h = 0; h < n_kv; ++h) {
+        first_item.push_back(static_cast<int64_t>(items.size()));
+        for (int64_t c = 0; c < chunks_to(seqs[i].pos0 + t, chunk); ++c, parts += part_floats)
+          items.push_back({i, t, h, c, parts});
+      }
+  first_item.push_back(static_cast<int64_t>(items.size()));
+  float* partials = split_partials(parts);
+  const SplitItem* item_list = items.data();
+  pool.parallel_for(static_cast<int64_t>(items.size()), 1, [&](int64_t begin, int64_t end, int) {
+    const TileScratch s = make_tile_scratch(kv, group, false, false);
     for (int64_t w = begin; w < end; ++w) {
-      const int64_t item = w / chunks, c = w % chunks, tok = item / n_kv, kv_head = item % n_kv;
-      const int64_t n_pos = pos0 + tok + 1, n_blocks = (n_pos + bs - 1) / bs;
-      const int64_t b0 = n_blocks * c / chunks, b1 = n_blocks * (c + 1) / chunks;
-      float* m = parts + part_m + w * group;
-      float* l = parts + part_l + w * group;
-      float* acc = parts + part_acc + w * group * d;
+      const SplitItem& it = item_list[w];
+      const AttentionSeq& sq = seqs[it.seq];
+      const int64_t pos = sq.pos0 + it.tok;
+      float* m = partials + it.part;
+      float* l = m + group;
+      float* acc = l + group;
       reset_state(m, l, acc, group, d);
-      if (b0 == b1) continue;  // a short item: nothing in this chunk
-      const AttentionTile t{q + (tok * n_head + kv_head * group) * d, n_head * d, 1, group, pos0 + tok, scale,
-                            m, l, acc, s.k_buf, s.v_buf, s.s_buf};
-      fn(kv, kv_head, b0 * bs, std::min(b1 * bs, n_pos), t);
+      const AttentionTile t{q + ((sq.row0 + it.tok) * n_head + it.kv_head * group) * d, n_head * d, 1, group, pos,
+                            scale, m, l, acc, s.k_buf, s.v_buf, s.s_buf};
+      fn(view_of(kv, sq), it.kv_head, it.chunk * chunk, std::min((it.chunk + 1) * chunk, pos + 1), t);
     }
   });
-  for (int64_t item = 0; item < n_tokens * n_kv; ++item) {
-    const int64_t tok = item / n_kv, kv_head = item % n_kv;
-    for (int64_t g = 0; g < group; ++g) {
-      float m = kNegInf;
-      for (int64_t c = 0; c < chunks; ++c) m = std::max(m, parts[part_m + (item * chunks + c) * group + g]);
-      float* o = out + (tok * n_head + kv_head * group + g) * d;
-      std::fill(o, o + d, 0.0f);
-      float l = 0;
-      for (int64_t c = 0; c < chunks; ++c) {
-        const int64_t w = item * chunks + c;
-        const float cm = parts[part_m + w * group + g];
-        if (cm == kNegInf) continue;  // an empty chunk
-        const float f = std::exp(cm - m);
-        l += parts[part_l + w * group + g] * f;
-        const float* acc = parts + part_acc + (w * group + g) * d;
-        for (int64_t j = 0; j < d; ++j) o[j] += acc[j] * f;
+  const int64_t n_groups = static_cast<int64_t>(first_item.size()) - 1;
+  const int64_t* firsts = first_item.data();
+  pool.parallel_for(n_groups, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t gi = begin; gi < end; ++gi) {
+      const SplitItem& head = item_list[firsts[gi]];
+      const AttentionSeq& sq = seqs[head.seq];
+      for (int64_t g = 0; g < group; ++g) {
+        float* o = out + ((sq.row0 + head.tok) * n_head + head.kv_head * group + g) * d;
+        // Chunk 0 is the running result, then the others merge in order.
+        const float* p0 = partials + head.part;
+        float M = p0[g], L = p0[group + g];
+        std::copy_n(p0 + 2 * group + g * d, d, o);
+        for (int64_t w = firsts[gi] + 1; w < firsts[gi + 1]; ++w) {
+          const float* p = partials + item_list[w].part;
+          merge_chunk(M, L, o, p[g], p[group + g], p + 2 * group + g * d, d);
+        }
+        const float inv = 1.0f / L;
+        for (int64_t j = 0; j < d; ++j) o[j] *= inv;
       }
-      const float inv = 1.0f / l;
-      for (int64_t j = 0; j < d; ++j) o[j] *= inv;
     }
-  }
+  });
 }
 
 }  // namespace
@@ -167,34 +245,50 @@ bool kv_type_supported(DType type, int64_t head_dim) {
   return type == DType::F32 || type == DType::F16 || (type == DType::Q8_0 && head_dim % 32 == 0);
 }
 
-AttentionSchedule choose_attention_schedule(int n_threads, int64_t n_tokens, int64_t n_head, int64_t pos0,
-                                            const KvLayerView& kv) {
+AttentionSchedule choose_attention_schedule(int n_threads, int64_t n_head, const KvLayerView& kv,
+                                            const AttentionSeq* seqs, int64_t n_seqs) {
   AttentionSchedule s;
   const int64_t group = std::max<int64_t>(1, n_head / std::max<int64_t>(1, kv.n_head_kv));
-  s.tile_tokens = std::clamp<int64_t>(kTileRows / group, 1, std::max<int64_t>(1, n_tokens));
-  s.kv_chunks = 1;
-  const int64_t items = n_tokens * kv.n_head_kv;
-  const int64_t wanted = static_cast<int64_t>(n_threads) * kItemsPerThread;
-  if (n_threads > 1 && items > 0 && items < wanted && kv.block_size > 0) {
-    const int64_t shortest = (pos0 + 1 + kv.block_size - 1) / kv.block_size;  // blocks of token 0
-    s.kv_chunks = std::min((wanted + items - 1) / items, shortest / kMinChunkBlocks);
-    s.kv_chunks = std::max<int64_t>(1, s.kv_chunks);
+  int64_t max_tokens = 1, rows = 0, longest_chunks = 1;
+  for (int64_t i = 0; i < n_seqs; ++i) {
+    max_tokens = std::max(max_tokens, seqs[i].n_tokens);
+    rows += seqs[i].n_tokens;
+    if (seqs[i].n_tokens > 0)
+      longest_chunks = std::max(longest_chunks, chunks_to(seqs[i].pos0 + seqs[i].n_tokens - 1, kKvChunkPositions));
   }
+  s.tile_tokens = std::clamp<int64_t>(kTileRows / group, 1, max_tokens);
+  // Few (token, kv head) items and long caches: give the chunks to the threads.
+  const int64_t items = rows * kv.n_head_kv;
+  s.split = n_threads > 1 && max_tokens == 1 && items < static_cast<int64_t>(n_threads) * kItemsPerThread &&
+                    longest_chunks > 1
+                ? 1
+                : 0;
   return s;
 }
 
-void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head,
-                    int64_t pos0, const KvLayerView& kv, float scale, float* out,
+void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_head,
+                    const KvLayerView& kv, const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out,
                     const AttentionSchedule* schedule) {
-  check_arguments(n_tokens, n_head, pos0, kv);
-  if (n_tokens == 0) return;
-  AttentionSchedule s = choose_attention_schedule(pool.size(), n_tokens, n_head, pos0, kv);
-  if (schedule && schedule->tile_tokens > 0) s.tile_tokens = std::min(schedule->tile_tokens, n_tokens);
-  if (schedule && schedule->kv_chunks > 0) s.kv_chunks = schedule->kv_chunks;
-  if (s.kv_chunks > 1)
-    run_split(table.attention_tile, pool, q, n_tokens, n_head, pos0, kv, scale, out, s.kv_chunks);
+  check_arguments(n_head, kv, seqs, n_seqs);
+  AttentionSchedule s = choose_attention_schedule(pool.size(), n_head, kv, seqs, n_seqs);
+  if (schedule && schedule->tile_tokens > 0) s.tile_tokens = schedule->tile_tokens;
+  if (schedule && schedule->split >= 0) s.split = schedule->split;
+  const int64_t chunk = schedule && schedule->chunk_positions > 0 ? schedule->chunk_positions : kKvChunkPositions;
+  if (chunk % kv.block_size != 0)
+    fail("attention: KV chunks of {} positions are not whole blocks of {}", chunk, kv.block_size);
+  int64_t rows = 0;
+  for (int64_t i = 0; i < n_seqs; ++i) rows += seqs[i].n_tokens;
+  if (rows == 0) return;
+  if (s.split > 0)
+    run_split(table.attention_tile, pool, q, n_head, kv, seqs, n_seqs, scale, out, chunk);
   else
-    run_tiles(table.attention_tile, pool, q, n_tokens, n_head, pos0, kv, scale, out, s.tile_tokens);
+    run_tiles(table.attention_tile, pool, q, n_head, kv, seqs, n_seqs, scale, out, s.tile_tokens, chunk);
+}
+
+void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head,
+                    int64_t pos0, const KvLayerView& kv, float scale, float* out, const AttentionSchedule* schedule) {
+  const AttentionSeq seq{0, n_tokens, pos0, kv.block_table};
+  attention_with(table, pool, q, n_head, kv, &seq, 1, scale, out, schedule);
 }
 
 }  // namespace tessera::kernels

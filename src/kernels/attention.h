@@ -27,11 +27,33 @@ struct KvLayerView {
 // Whether a KV cache can store rows of `type` with `head_dim` elements.
 bool kv_type_supported(DType type, int64_t head_dim);
 
-// q and out: n_tokens x n_head x head_dim. Token t sits at position pos0 + t and
-// attends to positions [0, pos0 + t], whose K/V must already be in the cache.
-// Query head h reads kv head h / (n_head / n_head_kv) (grouped-query attention).
-// Softmax is computed online (running max and sum) so no score row is stored.
-// Through the active kernel table (see attention_with in kernels/dispatch.h).
+// One sequence's queries in a batch: rows row0 .. row0 + n_tokens - 1 of q and
+// out, at positions pos0 .. pos0 + n_tokens - 1, attending through its own
+// block table (logical block -> physical block of the layer's storage).
+struct AttentionSeq {
+  int64_t row0 = 0;
+  int64_t n_tokens = 0;
+  int64_t pos0 = 0;
+  const int32_t* block_table = nullptr;
+};
+
+// Positions per KV chunk: every query row's softmax is folded chunk by chunk
+// (each chunk from a fresh online-softmax state, the chunk results merged in
+// order), whichever way the work is split, so a row's output depends on its
+// own position and sequence only: never on the batch or the thread count.
+inline constexpr int64_t kKvChunkPositions = 256;
+
+// q and out: rows x n_head x head_dim for the rows of every sequence in seqs.
+// Token t of a sequence attends to its positions [0, pos0 + t], whose K/V must
+// already be in the cache. Query head h reads kv head h / (n_head / n_head_kv)
+// (grouped-query attention). Softmax is computed online (running max and sum)
+// so no score row is stored. kv.block_table is ignored: each sequence brings
+// its own. Through the active kernel table (see attention_with in
+// kernels/dispatch.h).
+void attention(ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv, const AttentionSeq* seqs,
+               int64_t n_seqs, float scale, float* out);
+
+// One sequence whose n_tokens rows start at row 0, through kv.block_table.
 void attention(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head, int64_t pos0,
                const KvLayerView& kv, float scale, float* out);
 

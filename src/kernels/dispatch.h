@@ -100,21 +100,28 @@ void matmul_with(const KernelTable& table, ThreadPool& pool, DType type, WeightL
 void matmul_many_with(const KernelTable& table, ThreadPool& pool, int64_t cols, const float* x, int64_t n_tokens,
                       const MatmulPart* parts, int n_parts);
 
-// How attention_with splits its work; 0 fields are chosen by choose_attention_schedule.
+// How attention_with splits its work (never what it computes: see
+// kKvChunkPositions); 0 / -1 fields are chosen by choose_attention_schedule.
 struct AttentionSchedule {
-  int64_t tile_tokens = 0;  // tokens per query tile (tiled path)
-  int64_t kv_chunks = 0;    // > 1: split-KV, each (token, kv head) over this many position chunks
+  int64_t tile_tokens = 0;      // tokens per query tile (tiled path)
+  int split = -1;               // 1: each (token, kv head, KV chunk) its own work item (split-KV); 0: tiles
+  int64_t chunk_positions = 0;  // tests only: KV chunk length (whole blocks), 0: kKvChunkPositions
 };
 
 // Prefill and most batches: tiles of all query heads of one kv head x a few
-// tokens, spread over the pool (FlashAttention-2). Decode with fewer (token x
-// kv head) items than threads x 4 and a long cache: split-KV (flash-decoding),
-// each chunk of positions yields a partial (max, sum, output), then combined.
-AttentionSchedule choose_attention_schedule(int n_threads, int64_t n_tokens, int64_t n_head, int64_t pos0,
-                                            const KvLayerView& kv);
+// tokens of one sequence, spread over the pool (FlashAttention-2). Decode with
+// fewer (token x kv head) items than threads x 4 and a cache longer than one KV
+// chunk: split-KV (flash-decoding), each chunk of positions yields a partial
+// (max, sum, output), then merged in chunk order. Both give the same bits.
+AttentionSchedule choose_attention_schedule(int n_threads, int64_t n_head, const KvLayerView& kv,
+                                            const AttentionSeq* seqs, int64_t n_seqs);
 
 // kernels::attention through a given table: checks the arguments and runs the
-// tiles of `schedule` (or of choose_attention_schedule when null) on the pool.
+// work of `schedule` (or of choose_attention_schedule when null) on the pool.
+void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_head,
+                    const KvLayerView& kv, const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out,
+                    const AttentionSchedule* schedule = nullptr);
+// One sequence whose n_tokens rows start at row 0, through kv.block_table.
 void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head,
                     int64_t pos0, const KvLayerView& kv, float scale, float* out,
                     const AttentionSchedule* schedule = nullptr);

@@ -38,6 +38,11 @@ void attention(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_hea
   attention_with(active_table(), pool, q, n_tokens, n_head, pos0, kv, scale, out);
 }
 
+void attention(ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv, const AttentionSeq* seqs,
+               int64_t n_seqs, float scale, float* out) {
+  attention_with(active_table(), pool, q, n_head, kv, seqs, n_seqs, scale, out);
+}
+
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps) {
   active_table().rmsnorm(out, x, weight, n, eps);
 }

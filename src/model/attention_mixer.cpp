@@ -9,24 +9,28 @@
 namespace tessera::model {
 
 void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeights& w, const float* rope_freqs,
-                     int64_t layer, KvCache& cache, ForwardBuffers& buf, int64_t n, int64_t pos0) {
-  const int64_t d = c.head_dim;
+                     int64_t layer, KvStorage& kv, ForwardBuffers& buf, const Batch& batch) {
+  const int64_t d = c.head_dim, n = batch.n_tokens;
   // q = Wq (q_dim, n_embd) @ xn;  k, v = Wk, Wv (kv_dim, n_embd) @ xn
   multiply_each(pool, {{&w.q, buf.q.data()}, {&w.k, buf.k.data()}, {&w.v, buf.v.data()}}, buf.xn.data(), n);
 
   kernels::RopeParams rope{d, c.rope_dim, c.rope_freq_base, c.rope_freq_scale, rope_freqs, c.rope_neox};
   for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t pos = pos0 + t;
+      const int64_t pos = buf.pos[static_cast<size_t>(t)];
       kernels::rope(buf.q.data() + t * c.q_dim(), c.n_head, pos, rope);
       float* k = buf.k.data() + t * c.kv_dim();
       kernels::rope(k, c.n_head_kv, pos, rope);
-      cache.store(layer, pos, k, buf.v.data() + t * c.kv_dim());  // in the cache's types; rows of its own
+      // In the storage's types, in the row's own sequence's block.
+      const BatchSequence& s = batch.seqs[buf.row_seq[static_cast<size_t>(t)]];
+      const int32_t block = s.block_table[pos / KvStorage::kBlockSize];
+      kv.store(layer, block, pos % KvStorage::kBlockSize, k, buf.v.data() + t * c.kv_dim());
     }
   });
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  kernels::attention(pool, buf.q.data(), n, c.n_head, pos0, cache.layer_view(layer), scale, buf.attn.data());
+  kernels::attention(pool, buf.q.data(), c.n_head, kv.layer_view(layer), buf.attn_seqs.data(), batch.n_seqs, scale,
+                     buf.attn.data());
   // delta = Wo (n_embd, q_dim) @ attn
   multiply(pool, w.o, buf.attn.data(), n, buf.delta.data());
 }

@@ -5,14 +5,16 @@
 
 #include "core/thread_pool.h"
 #include "model/forward_buffers.h"
-#include "model/kv_cache.h"
+#include "model/batch.h"
+#include "model/kv_storage.h"
 #include "model/model_config.h"
 #include "model/weights.h"
 
 namespace tessera::model {
 
-// Reads buf.xn (n tokens at positions pos0..), writes the mixer's output to buf.delta.
+// Reads buf.xn (the batch's rows, at positions buf.pos), stores each row's K
+// and V in its sequence's block, and writes the mixer's output to buf.delta.
 void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeights& w, const float* rope_freqs,
-                     int64_t layer, KvCache& cache, ForwardBuffers& buf, int64_t n, int64_t pos0);
+                     int64_t layer, KvStorage& kv, ForwardBuffers& buf, const Batch& batch);
 
 }  // namespace tessera::model

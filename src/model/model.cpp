@@ -17,22 +17,64 @@ Model::Model(std::shared_ptr<const io::ModelFile> file)
   repack_for_kernels(weights_);
 }
 
-KvCache Model::make_cache(int64_t n_ctx, KvCacheTypes types) const {
-  return KvCache(config_.n_layer, config_.n_head_kv, config_.head_dim, n_ctx, types);
+KvStorage Model::make_kv_storage(int64_t n_blocks, KvCacheTypes types) const {
+  return KvStorage(config_.n_layer, config_.n_head_kv, config_.head_dim, n_blocks, types);
 }
 
-void Model::forward(ThreadPool& pool, KvCache& cache, ForwardBuffers& buf, const int32_t* tokens, int64_t n,
-                    int64_t pos0, float* logits, bool all_logits) const {
+size_t Model::kv_block_bytes(KvCacheTypes types) const {
+  return KvStorage::block_bytes(config_.n_layer, config_.n_head_kv, config_.head_dim, types);
+}
+
+namespace {
+
+// Everything forward relies on, checked before anything is written.
+void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers& buf, const Batch& b) {
+  if (b.n_tokens <= 0 || b.n_tokens > buf.max_batch)
+    fail("internal error: batch of {} tokens (buffers hold {})", b.n_tokens, buf.max_batch);
+  int64_t next_row = 0;
+  for (int64_t i = 0; i < b.n_seqs; ++i) {
+    const BatchSequence& s = b.seqs[i];
+    if (s.row0 != next_row || s.n_tokens <= 0)
+      fail("internal error: batch sequence {} holds rows {}..{} (expected to start at row {})", i, s.row0,
+           s.row0 + s.n_tokens - 1, next_row);
+    next_row += s.n_tokens;
+    if (s.pos0 < 0 || s.n_blocks * KvStorage::kBlockSize < s.pos0 + s.n_tokens)
+      fail("internal error: batch sequence {} at positions {}..{} has {} KV blocks", i, s.pos0,
+           s.pos0 + s.n_tokens - 1, s.n_blocks);
+    for (int64_t k = 0; k < s.n_blocks; ++k)
+      if (s.block_table[k] < 0 || s.block_table[k] >= kv.n_blocks())
+        fail("internal error: batch sequence {} names KV block {} of {}", i, s.block_table[k], kv.n_blocks());
+  }
+  if (next_row != b.n_tokens) fail("internal error: the batch's sequences cover {} of its {} rows", next_row, b.n_tokens);
+  for (int64_t t = 0; t < b.n_tokens; ++t)
+    if (b.tokens[t] < 0 || b.tokens[t] >= c.n_vocab)
+      fail("token id {} is outside the vocabulary (0..{})", b.tokens[t], c.n_vocab - 1);
+  for (int64_t i = 0; i < b.n_logit_rows; ++i)
+    if (b.logit_rows[i] < 0 || b.logit_rows[i] >= b.n_tokens)
+      fail("internal error: logits asked for row {} of a batch of {}", b.logit_rows[i], b.n_tokens);
+  if (b.n_logit_rows > buf.max_batch) fail("internal error: {} logit rows (buffers hold {})", b.n_logit_rows, buf.max_batch);
+}
+
+}  // namespace
+
+void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, float* logits) const {
   const ModelConfig& c = config_;
-  if (n <= 0 || n > buf.max_batch) fail("internal error: batch of {} tokens (buffers hold {})", n, buf.max_batch);
-  if (pos0 < 0 || pos0 + n > cache.capacity())
-    fail("positions {}..{} exceed the context size ({} tokens)", pos0, pos0 + n - 1, cache.capacity());
+  check_batch(c, kv, buf, batch);
+  const int64_t n = batch.n_tokens;
+  for (int64_t i = 0; i < batch.n_seqs; ++i) {
+    const BatchSequence& s = batch.seqs[i];
+    for (int64_t t = 0; t < s.n_tokens; ++t) {
+      buf.pos[static_cast<size_t>(s.row0 + t)] = s.pos0 + t;
+      buf.row_seq[static_cast<size_t>(s.row0 + t)] = i;
+    }
+    buf.attn_seqs[static_cast<size_t>(i)] = {s.row0, s.n_tokens, s.pos0, s.block_table};
+  }
 
   const int64_t d = c.n_embd;
   const size_t embd_row = row_bytes(weights_.token_embd.type, d);
   for (int64_t t = 0; t < n; ++t) {
-    if (tokens[t] < 0 || tokens[t] >= c.n_vocab) fail("token id {} is outside the vocabulary (0..{})", tokens[t], c.n_vocab - 1);
-    const auto* row = static_cast<const uint8_t*>(weights_.token_embd.data) + static_cast<size_t>(tokens[t]) * embd_row;
+    const auto* row =
+        static_cast<const uint8_t*>(weights_.token_embd.data) + static_cast<size_t>(batch.tokens[t]) * embd_row;
     kernels::dequantize_row(weights_.token_embd.type, row, buf.x.data() + t * d, d);
   }
 
@@ -52,7 +94,7 @@ void Model::forward(ThreadPool& pool, KvCache& cache, ForwardBuffers& buf, const
     norm(blk.mixer_norm);
     switch (arch_->mixer) {
       case MixerKind::Attention:
-        attention_mixer(pool, c, blk.attention, weights_.rope_freqs, l, cache, buf, n, pos0);
+        attention_mixer(pool, c, blk.attention, weights_.rope_freqs, l, kv, buf, batch);
         break;
     }
     add_delta();
@@ -66,10 +108,10 @@ void Model::forward(ThreadPool& pool, KvCache& cache, ForwardBuffers& buf, const
   }
 
   // logits = Wout (n_vocab, n_embd) @ norm(x), for the rows asked for.
-  const int64_t first = all_logits ? 0 : n - 1;
-  const int64_t rows = n - first;
-  for (int64_t t = first; t < n; ++t)
-    kernels::rmsnorm(&buf.xn[(t - first) * d], &buf.x[t * d], weights_.output_norm, d, c.rms_eps);
+  const int64_t rows = batch.n_logit_rows;
+  if (rows == 0) return;
+  for (int64_t i = 0; i < rows; ++i)
+    kernels::rmsnorm(&buf.xn[i * d], &buf.x[batch.logit_rows[i] * d], weights_.output_norm, d, c.rms_eps);
   multiply(pool, weights_.output, buf.xn.data(), rows, logits);
 }
 

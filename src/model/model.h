@@ -1,6 +1,7 @@
 // A loaded model: its configuration, architecture description and weights, and
-// the forward pass over a batch of tokens. Holds no per-sequence state: that is
-// the KV cache and buffers a Session owns.
+// the forward pass over a packed batch of many sequences' tokens. Holds no
+// per-sequence state: the KV storage, block tables and buffers belong to the
+// executor that calls it (engine::Engine).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,8 @@
 #include "io/model_file.h"
 #include "model/architecture.h"
 #include "model/forward_buffers.h"
-#include "model/kv_cache.h"
+#include "model/batch.h"
+#include "model/kv_storage.h"
 #include "model/model_config.h"
 #include "model/weights.h"
 
@@ -26,13 +28,20 @@ class Model {
   const Architecture& architecture() const { return *arch_; }
   const io::ModelFile& file() const { return *file_; }
 
-  KvCache make_cache(int64_t n_ctx, KvCacheTypes types = {}) const;
+  // A block pool of n_blocks blocks of KvStorage::kBlockSize positions.
+  KvStorage make_kv_storage(int64_t n_blocks, KvCacheTypes types = {}) const;
+  // Bytes of one such block (all layers, keys and values).
+  size_t kv_block_bytes(KvCacheTypes types) const;
 
-  // Runs n tokens (n <= buf.max_batch) at positions pos0 .. pos0+n-1 through the
-  // model, appending their keys and values to the cache. Writes n_vocab logits
-  // for the last token to `logits`, or for every token (n x n_vocab) if all_logits.
-  void forward(ThreadPool& pool, KvCache& cache, ForwardBuffers& buf, const int32_t* tokens, int64_t n,
-               int64_t pos0, float* logits, bool all_logits = false) const;
+  // Bytes of one sequence's fixed-size mixer state (recurrent mixers; 0 for a
+  // model of attention layers only, whose state is all in KV blocks).
+  size_t fixed_state_bytes() const { return 0; }
+
+  // Runs the batch (batch.n_tokens <= buf.max_batch) through the model, storing
+  // each row's keys and values in its sequence's blocks, and writes n_vocab
+  // logits for each of batch.logit_rows, in that order, to `logits`.
+  // Throws Error on a malformed batch (before anything is written).
+  void forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, float* logits) const;
 
  private:
   std::shared_ptr<const io::ModelFile> file_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <sstream>
 
 #include "io/model_file.h"
 #include "test_util.h"
@@ -88,8 +89,8 @@ TEST_F(CliStories, RunGreedyStdoutIsPromptPlusContinuation) {
 // stories260K's heads are 8 wide: a q8_0 cache cannot hold them, and the
 // message says which option and why; f16 (the default) and f32 run.
 TEST_F(CliStories, CacheTypeMustFitTheHeadSize) {
-  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctk q8_0"), 2, {"-ctk/--cache-type-k", "8", "32"});
-  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctv Q8_0"), 2, {"-ctv/--cache-type-v", "8", "32"});
+  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctk q8_0"), 2, {"cache_type_k q8_0", "8", "32"});
+  expect_failure(run_tessera("run -m " + q(gguf_) + " -n 4 -ctv Q8_0"), 2, {"cache_type_v Q8_0", "8", "32"});
   for (const char* types : {"-ctk f32 -ctv f16", "--cache-type-k f16 --cache-type-v f32"}) {
     auto r = run_tessera("run -m " + q(gguf_) + " -p 'The cat' -n 8 --temp 0 " + types);
     EXPECT_EQ(r.exit_code, 0) << types << ": " << r.err;
@@ -493,6 +494,61 @@ TEST(CliDefaultModel, RunWithoutModelUsesTheBundledOne) {
   auto env = test::run_tessera_env("TESSERA_MODEL=/nonexistent/env-model.gguf", "run -n 2");
   EXPECT_EQ(env.exit_code, 1);
   EXPECT_NE(env.err.find("/nonexistent/env-model.gguf"), std::string::npos) << env.err;
+}
+
+}  // namespace
+}  // namespace tessera
+
+namespace tessera {
+namespace {
+
+// batched-bench: llama-batched-bench's rows (PP x TG x B) with its JSONL
+// fields and their arithmetic (N_KV, speeds from times); -pps forks one prompt.
+TEST(CliBatchedBench, JsonlRowsHaveLlamaBatchedBenchFields) {
+  test::TempDir dir;
+  const std::string model = dir.file("m.gguf");
+  ASSERT_EQ(run_tessera("mkmodel " + q(model)).exit_code, 0);
+  for (bool shared : {false, true}) {
+    auto r = run_tessera("batched-bench -m " + q(model) + " -npp 40,8 -ntg 3 -npl 1,3 -t 2 --output-format jsonl" +
+                         (shared ? " -pps" : ""));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::istringstream lines(r.out);
+    std::string line;
+    std::vector<nlohmann::json> rows;
+    while (std::getline(lines, line)) rows.push_back(nlohmann::json::parse(line));
+    ASSERT_EQ(rows.size(), 4u);  // (40, 8) x (1, 3)
+    for (const auto& j : rows) {
+      for (const char* key : {"pp", "tg", "pl", "n_kv", "t_pp", "speed_pp", "t_tg", "speed_tg", "t", "speed",
+                              "is_pp_shared", "n_batch", "n_threads", "n_kv_max"})
+        EXPECT_TRUE(j.contains(key)) << key;
+      const int64_t pp = j["pp"], tg = j["tg"], pl = j["pl"];
+      EXPECT_EQ(j["n_kv"].get<int64_t>(), shared ? pp + pl * tg : pl * (pp + tg));
+      EXPECT_EQ(j["is_pp_shared"].get<int>(), shared ? 1 : 0);
+      EXPECT_NEAR(j["speed_tg"].get<double>(), double(pl * tg) / j["t_tg"].get<double>(), 1e-6 * j["speed_tg"].get<double>());
+      EXPECT_NEAR(j["speed_pp"].get<double>(), double(shared ? pp : pl * pp) / j["t_pp"].get<double>(),
+                  1e-6 * j["speed_pp"].get<double>());
+      EXPECT_NEAR(j["t"].get<double>(), j["t_pp"].get<double>() + j["t_tg"].get<double>(), 1e-9);
+    }
+    EXPECT_EQ(rows[1]["pl"], 3);
+    EXPECT_EQ(rows[2]["pp"], 8);
+  }
+  auto r = run_tessera("batched-bench -m " + q(model) + " -npp 16 -ntg 2 -npl 2 -t 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("|    PP |     TG |    B |   N_KV |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("|    16 |      2 |    2 |     36 |"), std::string::npos) << r.out;
+}
+
+TEST(CliBatchedBench, BadArguments) {
+  expect_failure(run_tessera("batched-bench -m x.gguf -npl 0"), 2, {"-npl"});
+  expect_failure(run_tessera("batched-bench -m x.gguf --output-format csv"), 2, {"md or jsonl"});
+  expect_failure(run_tessera("batched-bench -m x.gguf -npp 8,abc"), 2, {"abc"});
+  test::TempDir dir;
+  const std::string model = dir.file("m.gguf");
+  ASSERT_EQ(run_tessera("mkmodel " + q(model)).exit_code, 0);
+  // A pool too small for a row skips it and says why; none left is not an error.
+  auto r = run_tessera("batched-bench -m " + q(model) + " -npp 64 -ntg 4 -npl 4 -c 100 -t 1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("needs 272 KV positions, the pool has 100"), std::string::npos) << r.err;
 }
 
 }  // namespace

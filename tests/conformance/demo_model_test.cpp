@@ -56,9 +56,9 @@ TEST(DemoModel, SeededGenerationIsDeterministic) {
   auto generate = [&](uint64_t seed) {
     GenerateOptions o;
     o.n_predict = 40;
-    o.seed = seed;
-    o.temperature = 0.8f;
-    o.n_threads = 2;
+    o.sampling.seed = seed;
+    o.sampling.temperature = 0.8f;
+    o.engine.n_threads = 2;
     return model->generate("The economy of", o, [](std::string_view) { return true; }).generated_tokens;
   };
   const auto a = generate(7);

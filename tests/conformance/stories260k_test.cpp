@@ -6,7 +6,8 @@
 #include <cmath>
 
 #include "core/dtype.h"
-#include "engine/session.h"
+#include "engine/engine.h"
+#include "engine_test_util.h"
 #include "io/model_file.h"
 #include "model/model.h"
 #include "tessera/tessera.h"
@@ -45,9 +46,9 @@ class Stories260K : public testing::TestWithParam<Source> {
   // Greedy decoding within this source's context.
   GenerateOptions greedy_options(int n_threads) const {
     GenerateOptions opt;
-    opt.temperature = 0;
-    opt.n_ctx = GetParam().max_steps;
-    opt.n_threads = n_threads;
+    opt.sampling.temperature = 0;
+    opt.engine.n_ctx = GetParam().max_steps;
+    opt.engine.n_threads = n_threads;
     return opt;
   }
 };
@@ -71,7 +72,7 @@ TEST_P(Stories260K, GreedyMatchesLlama2c) {
     ASSERT_EQ(c["stop_reason"], "steps");
 
     GenerateOptions opt = greedy_options(2);
-    opt.cache_type_k = opt.cache_type_v = "f32";  // llama2.c keeps its cache in float32
+    opt.engine.cache_type_k = opt.engine.cache_type_v = "f32";  // llama2.c keeps its cache in float32
     opt.n_predict = steps + 1 - static_cast<int64_t>(want_prompt.size());
     std::string text = prompt;
     const auto stats = model->generate(prompt, opt, [&](std::string_view piece) {
@@ -139,7 +140,7 @@ TEST_P(Stories260K, F16CacheGivesTheF32CacheGreedyIds) {
     SCOPED_TRACE("prompt '" + prompt + "'");
     auto greedy = [&](const char* cache_type) {
       GenerateOptions opt = greedy_options(2);
-      opt.cache_type_k = opt.cache_type_v = cache_type;
+      opt.engine.cache_type_k = opt.engine.cache_type_v = cache_type;
       opt.n_predict = steps + 1 - static_cast<int64_t>(c["prompt_token_ids"].size());
       return model->generate(prompt, opt, [](std::string_view) { return true; }).generated_tokens;
     };
@@ -163,10 +164,11 @@ TEST(Stories260KLogits, FirstPositionsMatchLlama2c) {
   const json ref = load_json(ref_path);
   for (const auto& c : ref["cases"]) {
     SCOPED_TRACE("prompt '" + c["prompt"].get<std::string>() + "'");
-    engine::Session session(m, {128, 8, 1, {DType::F32, DType::F32}});
+    engine::Engine session(m, test::engine_options(128, 8, 1, {DType::F32, DType::F32}));
+    const engine::SeqId seq = session.add_sequence();
     for (const auto& p : c["positions"]) {
       const int32_t id = p["input_token_id"];
-      const float* logits = session.eval(&id, 1);
+      const float* logits = session.eval(seq, &id, 1);
       const auto want = p["logits"].get<std::vector<float>>();
       ASSERT_EQ(want.size(), static_cast<size_t>(m.config().n_vocab));
       float max_err = 0;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "engine/session.h"
+#include "engine/engine.h"
 #include "fuzz_util.h"
 #include "io/mapped_file.h"
 #include "io/model_file.h"
@@ -42,14 +42,15 @@ inline void exercise_tokenizer(const io::ModelFile& file) {
 inline void exercise_model(std::shared_ptr<const io::ModelFile> file) {
   try {
     model::Model m(std::move(file));
-    engine::SessionOptions options;
+    engine::EngineOptions options;
     options.n_ctx = 4;
     options.n_batch = 2;
     options.n_threads = 1;
-    engine::Session session(m, options);
+    engine::Engine engine(m, options);
+    const engine::SeqId seq = engine.add_sequence();
     const auto last = static_cast<int32_t>(m.config().n_vocab - 1);
-    session.eval(std::vector<int32_t>{0, last});
-    FUZZ_CHECK(session.eval(std::vector<int32_t>{last / 2}) != nullptr);
+    engine.eval(seq, std::vector<int32_t>{0, last});
+    FUZZ_CHECK(engine.eval(seq, std::vector<int32_t>{last / 2}) != nullptr);
   } catch (const Error&) {
   }
 }

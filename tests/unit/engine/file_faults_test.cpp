@@ -50,15 +50,16 @@ TEST(FileFaultsDeathTest, ModelFileTruncatedWhileMappedIsAClearError) {
   spec.weight_type = "f32";
   make_random_model(path, spec);
   const auto model = LoadedModel::open(path);
-  ContextOptions options;
+  EngineOptions options;
   options.n_threads = 1;
   options.n_ctx = 16;
-  const auto context = model->new_context(options);
-  context->eval({1, 2});  // works while the file is whole
+  const auto engine = model->new_engine(options);
+  const SequenceId seq = engine->add_sequence();
+  engine->eval(seq, {1, 2});  // works while the file is whole
   EXPECT_EXIT(
       {
         std::filesystem::resize_file(path, 4096);  // another program truncates it in place
-        context->eval({3});
+        engine->eval(seq, {3});
       },
       testing::ExitedWithCode(1), "model file '.*model.gguf' shrank while in use");
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "engine_test_util.h"
 #include "io/model_file.h"
 #include "model/model.h"
 #include "test_util.h"
@@ -23,7 +24,7 @@ TEST(Perplexity, MatchesDirectComputation) {
   std::vector<int32_t> tokens;
   for (int i = 0; i < 67; ++i) tokens.push_back(3 + (i * 53 + i * i) % 270);
 
-  engine::Session session(m, {n_ctx, 7, 2, {}});
+  engine::Engine session(m, test::engine_options(n_ctx, 7, 2));
   const auto r = engine::perplexity(session, tokens, 1, -1, {});
   EXPECT_EQ(r.n_chunks, 3);
   EXPECT_EQ(r.n_scored, 3 * (n_ctx - 1 - n_ctx / 2));
@@ -31,10 +32,11 @@ TEST(Perplexity, MatchesDirectComputation) {
   double nll = 0;
   int64_t count = 0;
   for (int64_t c = 0; c < 3; ++c) {
-    engine::Session direct(m, {n_ctx, 1, 1, {}});
+    engine::Engine direct(m, test::engine_options(n_ctx, 1, 1));
+    const engine::SeqId seq = direct.add_sequence();
     for (int64_t p = 0; p < n_ctx - 1; ++p) {
       const int32_t in = p == 0 ? 1 : tokens[c * n_ctx + p];
-      const float* logits = direct.eval(&in, 1);
+      const float* logits = direct.eval(seq, &in, 1);
       if (p < n_ctx / 2) continue;
       double z = 0, mx = -1e300;
       for (int64_t i = 0; i < n_vocab; ++i) mx = std::max(mx, double(logits[i]));
@@ -57,7 +59,7 @@ TEST(Perplexity, TextShorterThanTwoContextsIsAnError) {
   test::TempDir dir;
   test::make_tiny_model({}).write(dir.file("m.gguf"));
   model::Model m(std::make_shared<const io::ModelFile>(io::open_model_file(dir.file("m.gguf"))));
-  engine::Session session(m, {32, 8, 1, {}});
+  engine::Engine session(m, test::engine_options(32, 8, 1));
   std::vector<int32_t> tokens(63, 5);
   try {
     engine::perplexity(session, tokens, 1, -1, {});

@@ -7,7 +7,8 @@
 
 #include "core/error.h"
 #include "engine/model_converter.h"
-#include "engine/session.h"
+#include "engine/engine.h"
+#include "engine_test_util.h"
 #include "io/model_file.h"
 #include "model/model.h"
 #include "tessera/tessera.h"
@@ -30,10 +31,8 @@ test::TinyModelSpec eight_layers(bool tied) {
 
 std::vector<float> logits_of(const std::string& path, const std::vector<int32_t>& tokens) {
   model::Model m(std::make_shared<const io::ModelFile>(io::open_model_file(path)));
-  engine::Session s(m, {64, 8, 2, {}});
-  std::vector<float> out(tokens.size() * static_cast<size_t>(m.config().n_vocab));
-  s.eval_all_logits(tokens.data(), static_cast<int64_t>(tokens.size()), out.data());
-  return out;
+  engine::Engine e(m, test::engine_options(64, 8, 2));
+  return test::all_logits(e, tokens);
 }
 
 // ||a - b|| / ||b||
@@ -118,8 +117,8 @@ TEST(QuantMixFiles, MakeRandomModelWithAMixture) {
   EXPECT_EQ(f.find_tensor(blk(4, "ffn_down"))->type, DType::Q4_K);
   EXPECT_EQ(f.find_tensor(blk(4, "ffn_norm"))->type, DType::F32);
   auto model = LoadedModel::open(dir.file("m.gguf"));
-  auto context = model->new_context({});
-  const float* logits = context->eval({1, 300, 301});
+  auto engine = model->new_engine();
+  const float* logits = engine->eval(engine->add_sequence(), {1, 300, 301});
   for (int i = 0; i < 512; ++i) ASSERT_TRUE(std::isfinite(logits[i]));
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -172,14 +173,14 @@ TEST_P(AttentionTest, F32CacheMatchesNaiveReference) {
     EXPECT_LT(max_abs_diff(run(three, s, in, cache.view), want), kF32Tolerance);
     // Other tile heights than the default, including one that leaves a short last tile.
     for (int64_t tile : {1, 3}) {
-      const AttentionSchedule sched{tile, 1};
+      const AttentionSchedule sched{tile, 0};
       EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &sched), want), kF32Tolerance) << "tile " << tile;
     }
   }
 }
 
 // Split-KV forced on every decode shape, on 1 thread and on 3 (uneven shares),
-// with more chunks than some items have blocks.
+// with KV chunks of one block up to the default length.
 TEST_P(AttentionTest, SplitKvDecodeMatchesNaiveReference) {
   ThreadPool one(1), three(3);
   uint32_t seed = 100;
@@ -189,10 +190,10 @@ TEST_P(AttentionTest, SplitKvDecodeMatchesNaiveReference) {
     const Inputs in = inputs(s, seed++);
     const PagedCache cache(in.K, in.V, s.n_pos, s.n_kv, s.d, DType::F32, DType::F32);
     const auto want = expected(s, in);
-    for (int64_t chunks : {2, 3, 5, 16}) {
-      const AttentionSchedule sched{0, chunks};
-      EXPECT_LT(max_abs_diff(run(one, s, in, cache.view, &sched), want), kF32Tolerance) << chunks << " chunks";
-      EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &sched), want), kF32Tolerance) << chunks << " chunks";
+    for (int64_t chunk : {32, 64, 96, 256}) {
+      const AttentionSchedule sched{0, 1, chunk};
+      EXPECT_LT(max_abs_diff(run(one, s, in, cache.view, &sched), want), kF32Tolerance) << chunk << " positions";
+      EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &sched), want), kF32Tolerance) << chunk << " positions";
     }
   }
   // A few tokens at once (speculative decoding's shape): items of different lengths.
@@ -200,7 +201,7 @@ TEST_P(AttentionTest, SplitKvDecodeMatchesNaiveReference) {
   const Inputs in = inputs(s, 7);
   const PagedCache cache(in.K, in.V, s.n_pos, s.n_kv, s.d, DType::F32, DType::F32);
   const auto want = expected(s, in);
-  const AttentionSchedule sched{0, 3};
+  const AttentionSchedule sched{0, 1, 32};
   EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &sched), want), kF32Tolerance);
 }
 
@@ -209,11 +210,91 @@ TEST(AttentionSchedule, SplitsLongDecodeOnlyWhenThreadsWouldIdle) {
   kv.block_size = 32;
   kv.n_head_kv = 4;
   kv.head_dim = 64;
-  EXPECT_GT(choose_attention_schedule(2, 1, 32, 511, kv).kv_chunks, 1);    // decode at 512: 4 items, 2 threads
-  EXPECT_EQ(choose_attention_schedule(1, 1, 32, 511, kv).kv_chunks, 1);    // one thread: nothing to gain
-  EXPECT_EQ(choose_attention_schedule(2, 1, 32, 40, kv).kv_chunks, 1);     // too short to split
-  EXPECT_EQ(choose_attention_schedule(2, 512, 32, 0, kv).kv_chunks, 1);    // prefill: tiles
-  EXPECT_EQ(choose_attention_schedule(2, 512, 32, 0, kv).tile_tokens, 4);  // 4 tokens x 8 heads = 32 rows
+  const int32_t table[1] = {};
+  auto schedule = [&](int threads, int64_t n_tokens, int64_t pos0, int64_t n_seqs = 1) {
+    const std::vector<AttentionSeq> seqs(static_cast<size_t>(n_seqs), AttentionSeq{0, n_tokens, pos0, table});
+    return choose_attention_schedule(threads, 32, kv, seqs.data(), n_seqs);
+  };
+  EXPECT_EQ(schedule(2, 1, 511).split, 1);        // decode at 512: 4 items, 2 threads, 2 chunks
+  EXPECT_EQ(schedule(2, 1, 511, 4).split, 0);     // four sequences decoding: 16 items
+  EXPECT_EQ(schedule(1, 1, 511).split, 0);        // one thread: nothing to gain
+  EXPECT_EQ(schedule(2, 1, 200).split, 0);        // one chunk: nothing to split
+  EXPECT_EQ(schedule(2, 512, 0).split, 0);        // prefill: tiles
+  EXPECT_EQ(schedule(2, 512, 0).tile_tokens, 4);  // 4 tokens x 8 heads = 32 rows
+}
+
+// The batched engine's promise at the kernel: a row's output is the same bits
+// whether its sequence runs alone or among others (anywhere in the batch), in
+// tiles of any height, split over KV chunks or not, on 1 or 3 threads.
+TEST_P(AttentionTest, RowsDoNotDependOnTheBatchOrTheSchedule) {
+  ThreadPool one(1), three(3);
+  const int64_t d = 64, n_kv = 2, group = 4, n_head = n_kv * group;
+  // Sequences (positions pos0 .. n_pos - 1): prompts, decodes past a chunk, a short one.
+  const std::pair<int64_t, int64_t> spans[] = {{300, 0}, {600, 599}, {40, 37}, {530, 500}, {257, 256}};
+  std::vector<Inputs> in;
+  std::vector<PagedCache> caches;
+  caches.reserve(std::size(spans));
+  uint32_t seed = 500;
+  for (auto [n_pos, pos0] : spans) {
+    const Shape s{d, n_kv, group, n_pos, pos0};
+    in.push_back(inputs(s, seed++));
+    caches.emplace_back(in.back().K, in.back().V, n_pos, n_kv, d, DType::F16, DType::F16);
+  }
+  const float scale = in[0].scale;
+  // Each sequence alone, one token at a time, on one thread, tiles of 1 token.
+  std::vector<std::vector<float>> alone;
+  for (size_t i = 0; i < std::size(spans); ++i) {
+    const auto [n_pos, pos0] = spans[i];
+    std::vector<float> out(in[i].q.size());
+    const AttentionSchedule tiles{1, 0};
+    for (int64_t t = 0; t < n_pos - pos0; ++t)
+      attention_with(table(), one, in[i].q.data() + t * n_head * d, 1, n_head, pos0 + t, caches[i].view, scale,
+                     out.data() + t * n_head * d, &tiles);
+    alone.push_back(std::move(out));
+  }
+  // All together, in a scrambled order of sequences, under several schedules.
+  const size_t order[] = {3, 0, 4, 2, 1};
+  std::vector<float> q;
+  std::vector<AttentionSeq> seqs;
+  for (size_t i : order) {
+    const auto [n_pos, pos0] = spans[i];
+    seqs.push_back({static_cast<int64_t>(q.size()) / (n_head * d), n_pos - pos0, pos0, caches[i].view.block_table});
+    q.insert(q.end(), in[i].q.begin(), in[i].q.end());
+  }
+  // The layer's storage differs per sequence here (each test cache owns its
+  // bytes), so the sequences run one call each but share the schedule.
+  for (const AttentionSchedule& sched : {AttentionSchedule{}, AttentionSchedule{3, 0}, AttentionSchedule{0, 1}})
+    for (ThreadPool* pool : {&one, &three}) {
+      std::vector<float> out(q.size(), std::nanf(""));
+      for (size_t k = 0; k < seqs.size(); ++k)
+        attention_with(table(), *pool, q.data(), n_head, caches[order[k]].view, &seqs[k], 1, scale, out.data(),
+                       &sched);
+      for (size_t k = 0; k < seqs.size(); ++k) {
+        const std::vector<float>& want = alone[order[k]];
+        ASSERT_EQ(0, std::memcmp(out.data() + seqs[k].row0 * n_head * d, want.data(), want.size() * sizeof(float)))
+            << "sequence " << order[k] << " split " << sched.split << " tile " << sched.tile_tokens << " threads "
+            << pool->size();
+      }
+    }
+}
+
+// Several sequences in one call over one layer's storage, each through its own
+// block table, match each run alone bit for bit.
+TEST_P(AttentionTest, SequencesShareOneStorageThroughTheirTables) {
+  ThreadPool two(2);
+  const int64_t d = 32, n_kv = 1, group = 2, n_head = 2, n_pos = 96;
+  const Shape s{d, n_kv, group, n_pos, 0};
+  const Inputs in = inputs(s, 900);
+  const PagedCache cache(in.K, in.V, n_pos, n_kv, d, DType::F32, DType::F32);
+  // Sequence A: all 96 positions; B: the same first two blocks, one query at 63.
+  const std::vector<float> want_a = run(two, s, in, cache.view);
+  std::vector<float> q(in.q);
+  q.insert(q.end(), in.q.begin() + 63 * n_head * d, in.q.begin() + 64 * n_head * d);
+  const AttentionSeq seqs[] = {{0, n_pos, 0, cache.table.data()}, {n_pos, 1, 63, cache.table.data()}};
+  std::vector<float> out(q.size());
+  attention_with(table(), two, q.data(), n_head, cache.view, seqs, 2, in.scale, out.data());
+  EXPECT_EQ(0, std::memcmp(out.data(), want_a.data(), want_a.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(out.data() + n_pos * n_head * d, want_a.data() + 63 * n_head * d, n_head * d * sizeof(float)));
 }
 
 // F16 and Q8_0 caches: (1) the kernel reads the format exactly, i.e. matches the

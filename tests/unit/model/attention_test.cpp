@@ -1,4 +1,4 @@
-// Attention over the paged KV cache against a direct softmax(QK^T)V.
+// Attention over the KV block storage against a direct softmax(QK^T)V.
 #include "kernels/attention.h"
 
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-#include "model/kv_cache.h"
+#include "model/kv_storage.h"
 
 namespace tessera {
 namespace {
@@ -17,16 +17,20 @@ TEST(Attention, MatchesDirectSoftmaxOnPagedCache) {
   for (int64_t n_head_kv : {1, 2, 3}) {
     for (int64_t group : {1, 3}) {
       const int64_t n_head = n_head_kv * group, d = 9, n_ctx = 75, pos0 = 70, n_tok = 5;
-      model::KvCache cache(2, n_head_kv, d, n_ctx, {DType::F32, DType::F32});
+      // Positions through a block table that is not the identity.
+      const int32_t table[] = {2, 0, 3};
+      model::KvStorage cache(2, n_head_kv, d, 4, {DType::F32, DType::F32});
       std::vector<float> K(n_ctx * n_head_kv * d), V(K.size());
       for (auto& x : K) x = N(rng);
       for (auto& x : V) x = N(rng);
-      for (int64_t p = 0; p < n_ctx; ++p) cache.store(1, p, K.data() + p * n_head_kv * d, V.data() + p * n_head_kv * d);
+      for (int64_t p = 0; p < n_ctx; ++p)
+        cache.store(1, table[p / 32], p % 32, K.data() + p * n_head_kv * d, V.data() + p * n_head_kv * d);
       std::vector<float> q(n_tok * n_head * d), out(q.size());
       for (auto& x : q) x = N(rng) * 2;
       ThreadPool pool(3);
       const float scale = 0.4f;
-      kernels::attention(pool, q.data(), n_tok, n_head, pos0, cache.layer_view(1), scale, out.data());
+      const kernels::AttentionSeq seq{0, n_tok, pos0, table};
+      kernels::attention(pool, q.data(), n_head, cache.layer_view(1), &seq, 1, scale, out.data());
 
       for (int64_t t = 0; t < n_tok; ++t)
         for (int64_t h = 0; h < n_head; ++h) {

@@ -6,7 +6,8 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "engine/session.h"
+#include "engine/engine.h"
+#include "engine_test_util.h"
 #include "kernels/dispatch.h"
 #include "io/model_file.h"
 #include "model/model.h"
@@ -20,10 +21,8 @@ std::vector<float> all_logits(const std::string& path, const std::vector<int32_t
                               int threads) {
   auto file = std::make_shared<const io::ModelFile>(io::open_model_file(path));
   model::Model m(file);
-  engine::Session s(m, {128, n_batch, threads, {}});
-  std::vector<float> out(tokens.size() * static_cast<size_t>(m.config().n_vocab));
-  s.eval_all_logits(tokens.data(), static_cast<int64_t>(tokens.size()), out.data());
-  return out;
+  engine::Engine e(m, test::engine_options(128, n_batch, threads));
+  return test::all_logits(e, tokens);
 }
 
 std::vector<int32_t> some_tokens(int n) {
@@ -39,14 +38,15 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
+// Batch invariance: the same bits one token per step or in chunks, on any threads.
 TEST(Forward, BatchSizeAndThreadsDoNotChangeLogits) {
   test::TempDir dir;
   const std::string path = dir.file("tiny.gguf");
   test::make_tiny_model({}).write(path);
   const auto tokens = some_tokens(45);
   const auto one_by_one = all_logits(path, tokens, 1, 1);
-  EXPECT_LT(max_abs_diff(one_by_one, all_logits(path, tokens, 16, 2)), 1e-4f);
-  EXPECT_LT(max_abs_diff(one_by_one, all_logits(path, tokens, 64, 3)), 1e-4f);
+  EXPECT_EQ(one_by_one, all_logits(path, tokens, 16, 2));
+  EXPECT_EQ(one_by_one, all_logits(path, tokens, 64, 3));
 }
 
 // A quantised file and an F32 file holding its dequantised weights, logits of both.
@@ -183,20 +183,23 @@ TEST(ModelLoad, BadHyperParameter) {
                     "is not a multiple of head_count_kv");
 }
 
-TEST(Session, PromptLongerThanContextIsAnError) {
+TEST(Engine, PromptLongerThanContextIsAnError) {
   test::TempDir dir;
   test::make_tiny_model({}).write(dir.file("tiny.gguf"));
   auto file = std::make_shared<const io::ModelFile>(io::open_model_file(dir.file("tiny.gguf")));
   model::Model m(file);
-  engine::Session s(m, {16, 8, 1, {}});
+  engine::Engine e(m, test::engine_options(16, 8, 1));
+  const engine::SeqId seq = e.add_sequence();
   const auto tokens = some_tokens(17);
   try {
-    s.eval(tokens);
+    e.eval(seq, tokens);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("do not fit in the context"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("do not fit: it holds 0 of n_ctx = 16 positions"), std::string::npos)
+        << e.what();
   }
-  EXPECT_EQ(s.n_past(), 0);
+  EXPECT_EQ(e.info(seq).n_past, 0);
+  EXPECT_EQ(e.info(seq).n_pending, 0);
 }
 
 }  // namespace

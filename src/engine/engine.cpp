@@ -1,0 +1,321 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace tessera::engine {
+namespace {
+
+constexpr int64_t kBlock = model::KvStorage::kBlockSize;
+
+int64_t context_size(const model::ModelConfig& c, int64_t requested) {
+  if (requested < 0) fail("n_ctx must be positive (got {})", requested);
+  return requested > 0 ? requested : std::min(c.n_ctx_train, EngineOptions::kDefaultMaxContext);
+}
+
+int64_t pool_blocks(const model::Model& m, const EngineOptions& o, int64_t n_ctx) {
+  if (o.kv_tokens < 0 || o.kv_bytes < 0)
+    fail("the KV pool size must not be negative (kv_tokens {}, kv_bytes {})", o.kv_tokens, o.kv_bytes);
+  if (o.kv_tokens > 0) return (o.kv_tokens + kBlock - 1) / kBlock;
+  if (o.kv_bytes > 0) {
+    const auto block = static_cast<int64_t>(m.kv_block_bytes(o.cache_types));
+    if (o.kv_bytes < block)
+      fail("kv_bytes {} holds no KV block: one block of {} positions takes {} bytes with this model and cache types",
+           o.kv_bytes, kBlock, block);
+    return o.kv_bytes / block;
+  }
+  return (n_ctx + kBlock - 1) / kBlock;
+}
+
+int64_t blocks_for(int64_t positions) { return (positions + kBlock - 1) / kBlock; }
+
+}  // namespace
+
+struct Engine::Sequence {
+  Sequence(SeqId id, const SamplingParams& sampling, int32_t n_vocab, bool all_logits)
+      : id(id), sampler(sampling, n_vocab), all_logits(all_logits), logits(static_cast<size_t>(n_vocab)) {}
+
+  SeqId id;
+  std::vector<int32_t> tokens;   // stored: position p holds tokens[p]
+  std::vector<int32_t> pending;  // fed, not yet evaluated
+  std::vector<int32_t> blocks;   // block table: logical block -> pool block
+  std::vector<uint64_t> chain;   // prefix chain hash of each full block
+  std::vector<uint8_t> fixed_state;
+  Sampler sampler;
+  bool all_logits;
+  std::vector<float> logits;  // after the last evaluated token
+  bool has_logits = false;
+  uint64_t step_seen = 0;  // the step whose rows step_row.. hold its logits (all_logits)
+  int64_t step_row = 0, step_rows = 0, step_pos = 0;
+  int64_t cached_tokens = 0;
+  std::string error;
+};
+
+Engine::Engine(const model::Model& model, const EngineOptions& o)
+    : model_(model),
+      n_ctx_(context_size(model.config(), o.n_ctx)),
+      prefix_cache_(o.prefix_cache && model.fixed_state_bytes() == 0),
+      pool_(o.n_threads > 0 ? o.n_threads : default_thread_count()),
+      buffers_(model.config(), o.n_batch > 0 ? o.n_batch : fail_batch(o.n_batch)),
+      storage_(model.make_kv_storage(pool_blocks(model, o, n_ctx_), o.cache_types)),
+      blocks_(storage_.n_blocks(), kBlock) {
+  batch_tokens_.resize(static_cast<size_t>(buffers_.max_batch));
+  batch_seqs_.resize(static_cast<size_t>(buffers_.max_batch));
+  batch_owner_.resize(static_cast<size_t>(buffers_.max_batch));
+  logit_rows_.resize(static_cast<size_t>(buffers_.max_batch));
+}
+
+Engine::~Engine() = default;
+
+int64_t Engine::fail_batch(int64_t n_batch) { fail("n_batch must be positive (got {})", n_batch); }
+
+Engine::Sequence& Engine::seq(SeqId id) {
+  const auto it = seqs_.find(id);
+  if (it == seqs_.end()) fail("no sequence {} (never made, or removed)", id);
+  return *it->second;
+}
+
+const Engine::Sequence& Engine::seq(SeqId id) const { return const_cast<Engine*>(this)->seq(id); }
+
+SeqId Engine::add_sequence(const SamplingParams& sampling, bool all_logits) {
+  const SeqId id = next_id_++;
+  auto s = std::make_unique<Sequence>(id, sampling, n_vocab(), all_logits);
+  s->tokens.reserve(static_cast<size_t>(n_ctx_));
+  s->pending.reserve(static_cast<size_t>(n_ctx_));
+  s->blocks.reserve(static_cast<size_t>(blocks_for(n_ctx_)));
+  s->chain.reserve(static_cast<size_t>(blocks_for(n_ctx_)));
+  s->fixed_state.assign(model_.fixed_state_bytes(), 0);
+  seqs_.emplace(id, std::move(s));
+  return id;
+}
+
+void Engine::feed(SeqId id, const int32_t* tokens, int64_t n) {
+  Sequence& s = seq(id);
+  if (n < 0) fail("sequence {}: a negative number of tokens ({})", id, n);
+  const auto held = static_cast<int64_t>(s.tokens.size() + s.pending.size());
+  if (held + n > n_ctx_)
+    fail("sequence {}: {} more tokens do not fit: it holds {} of n_ctx = {} positions", id, n, held, n_ctx_);
+  const int32_t vocab = n_vocab();
+  for (int64_t i = 0; i < n; ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocab)
+      fail("sequence {}: token id {} is outside the vocabulary (0..{})", id, tokens[i], vocab - 1);
+  s.pending.insert(s.pending.end(), tokens, tokens + n);
+}
+
+bool Engine::has_pending() const {
+  for (const auto& [id, s] : seqs_)
+    if (!s->pending.empty() && s->error.empty()) return true;
+  return false;
+}
+
+// Takes the longest run of the pending tokens' full blocks that the prefix
+// cache holds after what is stored, always leaving one token to compute (its
+// logits are what the caller waits for).
+void Engine::reuse_cached_prefix(Sequence& s) {
+  if (!prefix_cache_) return;
+  while (static_cast<int64_t>(s.tokens.size()) % kBlock == 0 &&
+         s.blocks.size() * kBlock == s.tokens.size() && static_cast<int64_t>(s.pending.size()) > kBlock) {
+    const uint64_t parent = s.chain.empty() ? 0 : s.chain.back();
+    const uint64_t hash = blocks_.chain_hash(parent, s.pending.data());
+    const int32_t b = blocks_.lookup(hash, parent, s.pending.data());
+    if (b < 0) return;
+    s.blocks.push_back(b);
+    s.chain.push_back(hash);
+    s.tokens.insert(s.tokens.end(), s.pending.begin(), s.pending.begin() + kBlock);
+    s.pending.erase(s.pending.begin(), s.pending.begin() + kBlock);
+    s.cached_tokens += kBlock;
+    prefix_hit_tokens_ += kBlock;
+  }
+}
+
+// Blocks for n more positions of s, all of them the sequence's own: a shared
+// partial last block is copied first (copy-on-write). False, with nothing
+// changed, when the pool has too few blocks.
+bool Engine::reserve(Sequence& s, int64_t n) {
+  const auto n_past = static_cast<int64_t>(s.tokens.size());
+  const bool copy = n_past % kBlock != 0 && blocks_.ref_count(s.blocks.back()) > 1;
+  const int64_t grow = blocks_for(n_past + n) - static_cast<int64_t>(s.blocks.size());
+  if ((copy ? 1 : 0) + grow > blocks_.n_available()) return false;
+  if (copy) {
+    const int32_t mine = blocks_.allocate();
+    storage_.copy_block(s.blocks.back(), mine);
+    blocks_.release(s.blocks.back());
+    s.blocks.back() = mine;
+  }
+  for (int64_t i = 0; i < grow; ++i) s.blocks.push_back(blocks_.allocate());
+  return true;
+}
+
+// Indexes the blocks that became full, chaining each one's hash to the last.
+void Engine::publish_full_blocks(Sequence& s) {
+  const int64_t full = static_cast<int64_t>(s.tokens.size()) / kBlock;
+  for (auto i = static_cast<int64_t>(s.chain.size()); i < full; ++i) {
+    const uint64_t parent = i > 0 ? s.chain[static_cast<size_t>(i - 1)] : 0;
+    const int32_t* toks = s.tokens.data() + i * kBlock;
+    const uint64_t hash = blocks_.chain_hash(parent, toks);
+    s.chain.push_back(hash);
+    if (prefix_cache_) blocks_.publish(s.blocks[static_cast<size_t>(i)], hash, parent, toks);
+  }
+}
+
+StepResult Engine::step() {
+  StepResult result;
+  const int64_t budget = buffers_.max_batch;
+  int64_t rows = 0, n_seqs = 0, n_logits = 0;
+  auto schedule = [&](Sequence& s, int64_t want) {
+    int64_t take = std::min(want, budget - rows);
+    if (take <= 0) return;
+    if (!reserve(s, take)) {
+      // As many tokens as the pool still has room for, else the sequence fails.
+      const auto n_past = static_cast<int64_t>(s.tokens.size());
+      const bool copy = n_past % kBlock != 0 && blocks_.ref_count(s.blocks.back()) > 1;
+      const int64_t room = (static_cast<int64_t>(s.blocks.size()) + blocks_.n_available() - (copy ? 1 : 0)) * kBlock - n_past;
+      if (room <= 0 || !reserve(s, std::min(take, room))) {
+        s.error = fmt::format(
+            "the KV pool is full: sequence {} needs room for {} more positions but all {} blocks of {} are in use "
+            "(a larger kv_tokens or kv_bytes, or fewer sequences at once)",
+            s.id, take, blocks_.n_blocks(), kBlock);
+        result.failed.push_back(s.id);
+        return;
+      }
+      take = std::min(take, room);
+    }
+    model::BatchSequence& b = batch_seqs_[static_cast<size_t>(n_seqs)];
+    b = {rows, take, static_cast<int64_t>(s.tokens.size()), s.blocks.data(), static_cast<int64_t>(s.blocks.size()),
+         s.fixed_state.empty() ? nullptr : s.fixed_state.data()};
+    batch_owner_[static_cast<size_t>(n_seqs++)] = &s;
+    std::copy_n(s.pending.begin(), take, batch_tokens_.begin() + rows);
+    const bool finishes = take == static_cast<int64_t>(s.pending.size());
+    if (s.all_logits) {
+      s.step_row = n_logits;
+      for (int64_t r = 0; r < take; ++r) logit_rows_[static_cast<size_t>(n_logits++)] = rows + r;
+    } else if (finishes) {
+      s.step_row = n_logits;
+      logit_rows_[static_cast<size_t>(n_logits++)] = rows + take - 1;
+    } else {
+      s.step_row = -1;
+    }
+    rows += take;
+  };
+  // Decode tokens first (each a row), then prompt chunks, oldest sequence first.
+  for (auto& [id, s] : seqs_)
+    if (s->error.empty() && s->pending.size() == 1) schedule(*s, 1);
+  for (auto& [id, s] : seqs_) {
+    if (!s->error.empty() || s->pending.size() <= 1 || rows >= budget) continue;
+    reuse_cached_prefix(*s);
+    schedule(*s, static_cast<int64_t>(s->pending.size()));
+  }
+  if (rows == 0) return result;
+
+  const auto n_vocab = static_cast<size_t>(this->n_vocab());
+  if (step_logits_.size() < static_cast<size_t>(n_logits) * n_vocab) step_logits_.resize(static_cast<size_t>(n_logits) * n_vocab);
+  const model::Batch batch{batch_tokens_.data(), rows, batch_seqs_.data(), n_seqs, logit_rows_.data(), n_logits};
+  model_.forward(pool_, storage_, buffers_, batch, step_logits_.data());
+  ++step_count_;
+
+  for (int64_t i = 0; i < n_seqs; ++i) {
+    Sequence& s = *batch_owner_[static_cast<size_t>(i)];
+    const model::BatchSequence& b = batch_seqs_[static_cast<size_t>(i)];
+    s.tokens.insert(s.tokens.end(), s.pending.begin(), s.pending.begin() + b.n_tokens);
+    s.pending.erase(s.pending.begin(), s.pending.begin() + b.n_tokens);
+    if (s.step_row >= 0) {
+      const int64_t n_rows = s.all_logits ? b.n_tokens : 1;
+      const float* last = step_logits_.data() + static_cast<size_t>(s.step_row + n_rows - 1) * n_vocab;
+      std::copy_n(last, n_vocab, s.logits.begin());
+      s.has_logits = true;
+      s.step_seen = step_count_;
+      s.step_rows = n_rows;
+      s.step_pos = b.pos0 + b.n_tokens - n_rows;
+    }
+    publish_full_blocks(s);
+  }
+  result.n_tokens = rows;
+  result.n_sequences = n_seqs;
+  return result;
+}
+
+const float* Engine::eval(SeqId id, const int32_t* tokens, int64_t n) {
+  if (n <= 0) fail("sequence {}: nothing to evaluate: no tokens", id);
+  feed(id, tokens, n);
+  Sequence& s = seq(id);
+  while (!s.pending.empty()) {
+    if (!s.error.empty()) fail("{}", s.error);
+    step();
+  }
+  if (!s.error.empty()) fail("{}", s.error);
+  return s.logits.data();
+}
+
+const float* Engine::logits(SeqId id) const {
+  const Sequence& s = seq(id);
+  return s.has_logits ? s.logits.data() : nullptr;
+}
+
+const float* Engine::step_logits(SeqId id, int64_t* rows, int64_t* first_pos) const {
+  const Sequence& s = seq(id);
+  if (!s.all_logits || s.step_seen != step_count_ || s.step_row < 0) return nullptr;
+  *rows = s.step_rows;
+  *first_pos = s.step_pos;
+  return step_logits_.data() + static_cast<size_t>(s.step_row) * static_cast<size_t>(n_vocab());
+}
+
+int32_t Engine::sample(SeqId id) {
+  Sequence& s = seq(id);
+  if (!s.has_logits) fail("sequence {}: no logits to sample from yet (nothing evaluated)", id);
+  return s.sampler.sample(s.logits.data(), s.tokens);
+}
+
+SeqId Engine::fork(SeqId id, const SamplingParams& sampling) {
+  const Sequence& parent = seq(id);
+  const SeqId child_id = add_sequence(sampling, parent.all_logits);
+  Sequence& child = seq(child_id);
+  child.tokens = parent.tokens;
+  child.pending = parent.pending;
+  child.blocks = parent.blocks;
+  for (int32_t b : child.blocks) blocks_.retain(b);
+  child.chain = parent.chain;
+  child.fixed_state = parent.fixed_state;
+  child.logits = parent.logits;
+  child.has_logits = parent.has_logits;
+  child.cached_tokens = parent.cached_tokens;
+  child.error = parent.error;
+  return child_id;
+}
+
+void Engine::drop_blocks(Sequence& s) {
+  for (int32_t b : s.blocks) blocks_.release(b);
+  s.blocks.clear();
+  s.chain.clear();
+}
+
+void Engine::reset(SeqId id) {
+  Sequence& s = seq(id);
+  drop_blocks(s);
+  s.tokens.clear();
+  s.pending.clear();
+  std::fill(s.fixed_state.begin(), s.fixed_state.end(), 0);
+  s.has_logits = false;
+  s.step_seen = 0;
+  s.cached_tokens = 0;
+  s.error.clear();
+}
+
+void Engine::remove(SeqId id) {
+  drop_blocks(seq(id));
+  seqs_.erase(id);
+}
+
+SequenceInfo Engine::info(SeqId id) const {
+  const Sequence& s = seq(id);
+  return {static_cast<int64_t>(s.tokens.size()), static_cast<int64_t>(s.pending.size()), s.cached_tokens, s.error};
+}
+
+const std::vector<int32_t>& Engine::tokens(SeqId id) const { return seq(id).tokens; }
+
+PoolStats Engine::pool_stats() const {
+  return {blocks_.n_blocks(), kBlock, blocks_.n_used(), blocks_.n_cached(), blocks_.n_free(), prefix_hit_tokens_};
+}
+
+}  // namespace tessera::engine
