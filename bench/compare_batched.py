@@ -19,21 +19,13 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 
-
-def peer_binary(build_dir):
-    for rel in ("bin/llama-batched-bench", "llama-batched-bench"):
-        path = os.path.join(build_dir, rel)
-        if os.access(path, os.X_OK):
-            return path
-    sys.exit(f"compare_batched: no llama-batched-bench under {build_dir} (looked in bin/ and the top)")
+from peer_tools import peer_tool, run_stdout
 
 
 def run_jsonl(cmd):
-    print("+", " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    out = run_stdout(cmd, quiet_stderr=True)
     rows = []
     for line in out.splitlines():
         line = line.strip()
@@ -69,7 +61,7 @@ def main():
     cmds = {"tessera": [args.tessera, "batched-bench", "-m", args.model, "-b", str(args.b), "--output-format", "jsonl"] + common}
     for name, build in peers.items():
         # llama.cpp sizes its KV cache from -c; a little slack for its cell alignment.
-        cmds[name] = [peer_binary(build), "-m", args.model, "-c", str(n_kv + 256), "-b", str(args.b), "-ub", str(args.b),
+        cmds[name] = [peer_tool(build, "llama-batched-bench", "compare_batched"), "-m", args.model, "-c", str(n_kv + 256), "-b", str(args.b), "-ub", str(args.b),
                       "-fa", "--output-format", "jsonl"] + common + extra.get(name, [])
 
     samples = {}  # (engine, pp, tg, pl) -> field -> [values]

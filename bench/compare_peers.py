@@ -17,21 +17,13 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 
-
-def llama_bench_path(build_dir):
-    for rel in ("bin/llama-bench", "llama-bench"):
-        path = os.path.join(build_dir, rel)
-        if os.access(path, os.X_OK):
-            return path
-    sys.exit(f"compare_peers: no llama-bench under {build_dir} (looked in bin/ and the top)")
+from peer_tools import peer_tool, run_stdout
 
 
 def run_json(cmd):
-    print("+", " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    out = run_stdout(cmd)
     start = out.find("[")  # llama-bench may print log lines before the JSON
     return json.loads(out[start:])
 
@@ -60,7 +52,7 @@ def main():
     extra = {k: shlex.split(v) for k, v in (p.split("=", 1) for p in args.peer_args)}
     engines = {"tessera": lambda m: [args.tessera, "bench"] + bench_args(m, args)}
     for name, build in peers.items():
-        exe = llama_bench_path(build)
+        exe = peer_tool(build, "llama-bench", "compare_peers")
         engines[name] = lambda m, exe=exe, name=name: [exe] + bench_args(m, args) + extra.get(name, [])
 
     # samples[(engine, model, test)] = per-call avg_ts values

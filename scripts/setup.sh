@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev libfmt-dev nlohmann-json3-dev libpcre2-dev)
+          libcli11-dev libfmt-dev nlohmann-json3-dev libpcre2-dev libcpp-httplib-dev)
 # qemu-user: tests run the binary on emulated CPUs without AVX2 (tests/cli/cpu_tiers_test.cpp).
 [ "${1:-}" = "--tests" ] && packages+=(qemu-user)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)

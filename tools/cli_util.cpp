@@ -43,6 +43,7 @@ void expand_llama_cpp_aliases(std::vector<std::string>& args) {
     if (a == "--") break;  // what follows is not an option
     if (a == "-ctk") a = "--cache-type-k";
     if (a == "-ctv") a = "--cache-type-v";
+    if (a == "-np") a = "--parallel";
     for (const char* name : {"npp", "ntg", "npl", "pps"})
       if (a == std::string("-") + name) a = std::string("--") + name;
   }

@@ -21,6 +21,7 @@ Runner add_mkmodel_command(CLI::App& app);
 Runner add_quantize_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
 Runner add_batched_bench_command(CLI::App& app);
+Runner add_serve_command(CLI::App& app);
 
 // Checks (and lower-cases) a KV cache type value: f32, f16 or q8_0.
 CLI::Validator kv_cache_type_validator();
@@ -28,8 +29,8 @@ CLI::Validator kv_cache_type_validator();
 // llama.cpp's -ctk/--cache-type-k and -ctv/--cache-type-v on `cmd`.
 void add_cache_type_options(CLI::App* cmd, std::string& type_k, std::string& type_v);
 
-// Rewrites llama.cpp's multi-letter single-dash options (-ctk, -ctv, -npp,
-// -ntg, -npl, -pps), which
+// Rewrites llama.cpp's multi-letter single-dash options (-ctk, -ctv, -np,
+// -npp, -ntg, -npl, -pps), which
 // CLI11 cannot declare, into their long forms, in place.
 void expand_llama_cpp_aliases(std::vector<std::string>& args);
 

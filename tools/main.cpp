@@ -28,13 +28,14 @@ int main(int argc, char** argv) {
   add(tessera::cli::add_mkmodel_command);
   add(tessera::cli::add_bench_command);
   add(tessera::cli::add_batched_bench_command);
+  add(tessera::cli::add_serve_command);
 
   // CLI11 reports an unknown command as a missing one; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (auto& [sub, runner] : commands) known |= sub->get_name() == argv[1];
     if (!known) {
-      std::fprintf(stderr, "tessera: error: unknown command '%s' (commands: run, info, tokenize, perplexity, convert, quantize, mkmodel, bench; see 'tessera --help')\n", argv[1]);
+      std::fprintf(stderr, "tessera: error: unknown command '%s' (commands: run, info, tokenize, perplexity, convert, quantize, mkmodel, bench, batched-bench, serve; see 'tessera --help')\n", argv[1]);
       return 2;
     }
   }

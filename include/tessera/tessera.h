@@ -230,6 +230,7 @@ class LoadedModel {
   std::vector<int32_t> tokenize(std::string_view text, bool add_bos, bool parse_special = false) const;
   std::string token_piece(int32_t id) const;  // output bytes of one token
   std::string token_text(int32_t id) const;   // its vocabulary string
+  bool is_end_of_generation(int32_t id) const;  // end of text, end of turn, ...
   std::string detokenize(const std::vector<int32_t>& ids) const;
 
   // An executor of many sequences over this model (it must outlive the engine).

@@ -47,6 +47,20 @@ class ThreadPool {
                       }});
   }
 
+  // Calls fn(thread_index) once on every thread of the pool (the caller
+  // included), e.g. to size thread-local scratch before timed work.
+  template <class Fn>
+  void run_on_each_thread(const Fn& fn) {
+    std::atomic<int> arrived{0};
+    // n_threads_ chunks of one item; each waits until all are claimed, so no
+    // thread can take two.
+    parallel_for(n_threads_, 1, [&](int64_t, int64_t, int thread) {
+      arrived.fetch_add(1);
+      while (arrived.load() < n_threads_) std::this_thread::yield();
+      fn(thread);
+    });
+  }
+
  private:
   // A non-owning reference to the caller's callable.
   struct Job {

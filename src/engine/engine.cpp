@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/attention.h"
 
 namespace tessera::engine {
 namespace {
@@ -65,6 +66,8 @@ Engine::Engine(const model::Model& model, const EngineOptions& o)
   batch_seqs_.resize(static_cast<size_t>(buffers_.max_batch));
   batch_owner_.resize(static_cast<size_t>(buffers_.max_batch));
   logit_rows_.resize(static_cast<size_t>(buffers_.max_batch));
+  // Each thread's attention scratch, sized now rather than on its first tile.
+  pool_.run_on_each_thread([&](int) { kernels::reserve_attention_scratch(storage_.layer_view(0), model.config().n_head); });
 }
 
 Engine::~Engine() = default;
@@ -285,7 +288,9 @@ SeqId Engine::fork(SeqId id, const SamplingParams& sampling) {
 }
 
 void Engine::drop_blocks(Sequence& s) {
-  for (int32_t b : s.blocks) blocks_.release(b);
+  // Last block first: the cache then evicts a prefix's tail before its head, so
+  // what stays cached is still reachable from the start of a prompt.
+  for (auto b = s.blocks.rbegin(); b != s.blocks.rend(); ++b) blocks_.release(*b);
   s.blocks.clear();
   s.chain.clear();
 }

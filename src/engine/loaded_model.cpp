@@ -52,10 +52,6 @@ const char* stop_reason_name(engine::StopReason r) {
   return "?";
 }
 
-engine::SamplingParams sampling_params(const SamplingOptions& o) {
-  return {o.temperature, o.top_k, o.top_p, o.min_p, o.repeat_penalty, o.repeat_last_n, o.seed};
-}
-
 engine::EngineOptions engine_options(const model::Model& m, const EngineOptions& o) {
   const int64_t head_dim = m.config().head_dim;
   engine::EngineOptions e;
@@ -159,6 +155,7 @@ std::vector<int32_t> LoadedModel::tokenize(std::string_view text, bool add_bos, 
 }
 std::string LoadedModel::token_piece(int32_t id) const { return impl_->tokenizer->token_to_piece(id); }
 std::string LoadedModel::token_text(int32_t id) const { return impl_->tokenizer->token_text(id); }
+bool LoadedModel::is_end_of_generation(int32_t id) const { return impl_->tokenizer->is_end_of_generation(id); }
 std::string LoadedModel::detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->decode(ids); }
 
 struct Engine::Impl {
@@ -169,7 +166,7 @@ struct Engine::Impl {
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 SequenceId Engine::add_sequence(const SamplingOptions& sampling) {
-  return impl_->engine.add_sequence(sampling_params(sampling));
+  return impl_->engine.add_sequence(sampling);
 }
 void Engine::feed(SequenceId id, const std::vector<int32_t>& tokens) { impl_->engine.feed(id, tokens); }
 StepStats Engine::step() {
@@ -181,7 +178,7 @@ const float* Engine::eval(SequenceId id, const std::vector<int32_t>& tokens) { r
 const float* Engine::logits(SequenceId id) const { return impl_->engine.logits(id); }
 int32_t Engine::sample(SequenceId id) { return impl_->engine.sample(id); }
 SequenceId Engine::fork(SequenceId id, const SamplingOptions& sampling) {
-  return impl_->engine.fork(id, sampling_params(sampling));
+  return impl_->engine.fork(id, sampling);
 }
 void Engine::reset(SequenceId id) { impl_->engine.reset(id); }
 void Engine::remove(SequenceId id) { impl_->engine.remove(id); }
@@ -246,7 +243,7 @@ GenerateStats LoadedModel::generate(std::string_view prompt, const GenerateOptio
   if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
   const Tokenizer& tok = *impl_->tokenizer;
   engine::Engine engine(*impl_->model, engine_options(*impl_->model, o.engine));
-  const engine::SeqId seq = engine.add_sequence(sampling_params(o.sampling));
+  const engine::SeqId seq = engine.add_sequence(o.sampling);
 
   GenerateStats stats;
   stats.prompt_tokens = tok.encode(prompt, o.add_bos);

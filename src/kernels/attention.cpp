@@ -53,9 +53,12 @@ struct TileScratch {
 
 TileScratch make_tile_scratch(const KvLayerView& kv, int64_t rows, bool with_state, bool with_running) {
   const size_t kv_floats = round8(kv.block_size * kv.head_dim);
+  auto floats_for = [&](int64_t r, bool state, bool running) {
+    const size_t one_state = 2 * round8(r) + round8(r * kv.head_dim);
+    return 2 * kv_floats + round8(r * kv.block_size) + (state ? one_state : 0) + (running ? one_state : 0);
+  };
   const size_t s_floats = round8(rows * kv.block_size);
-  const size_t state = 2 * round8(rows) + round8(rows * kv.head_dim);
-  float* p = tile_scratch(2 * kv_floats + s_floats + (with_state ? state : 0) + (with_running ? state : 0));
+  float* p = tile_scratch(floats_for(rows, with_state, with_running));
   TileScratch s{};
   s.k_buf = p;
   s.v_buf = p + kv_floats;
@@ -239,6 +242,11 @@ void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
 }
 
 }  // namespace
+
+void reserve_attention_scratch(const KvLayerView& kv, int64_t n_head) {
+  const int64_t group = std::max<int64_t>(1, n_head / std::max<int64_t>(1, kv.n_head_kv));
+  make_tile_scratch(kv, std::max(kTileRows, group), true, true);
+}
 
 bool kv_type_supported(DType type, int64_t head_dim) {
   if (head_dim <= 0) return false;

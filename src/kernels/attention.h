@@ -53,6 +53,11 @@ inline constexpr int64_t kKvChunkPositions = 256;
 void attention(ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv, const AttentionSeq* seqs,
                int64_t n_seqs, float scale, float* out);
 
+// Sizes the calling thread's attention scratch for the largest work item of
+// this layer shape, so later calls on the thread allocate nothing (run it on
+// every pool thread: ThreadPool::run_on_each_thread).
+void reserve_attention_scratch(const KvLayerView& kv, int64_t n_head);
+
 // One sequence whose n_tokens rows start at row 0, through kv.block_table.
 void attention(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head, int64_t pos0,
                const KvLayerView& kv, float scale, float* out);

@@ -89,5 +89,24 @@ TEST(ThreadPool, WakesSleepingWorkersAndCaller) {
   EXPECT_EQ(sum.load(), 15);
 }
 
+// run_on_each_thread reaches every thread once, sleeping workers included.
+TEST(ThreadPool, RunsOnEachThreadExactlyOnce) {
+  for (int n : {1, 2, 4}) {
+    ThreadPool pool(n);
+    for (int round = 0; round < 20; ++round) {
+      if (round % 5 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // workers asleep
+      std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
+      std::vector<std::thread::id> ids(static_cast<size_t>(n));
+      pool.run_on_each_thread([&](int t) {
+        seen[static_cast<size_t>(t)]++;
+        ids[static_cast<size_t>(t)] = std::this_thread::get_id();
+      });
+      for (int t = 0; t < n; ++t) ASSERT_EQ(seen[static_cast<size_t>(t)].load(), 1) << "thread " << t;
+      for (int a = 0; a < n; ++a)
+        for (int b = a + 1; b < n; ++b) ASSERT_NE(ids[static_cast<size_t>(a)], ids[static_cast<size_t>(b)]);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tessera

@@ -283,6 +283,26 @@ TEST_F(EngineTest, PrefixCacheReusesFullBlocksAcrossSequences) {
   EXPECT_EQ(e.info(d).cached_tokens, 3 * kBlock);
 }
 
+// An ended sequence's blocks are evicted tail first, so the cache keeps the
+// head of its prefix usable as long as possible.
+TEST_F(EngineTest, EvictionDropsAPrefixTailBeforeItsHead) {
+  engine::EngineOptions o = test::engine_options(256, 256, 1);
+  o.kv_tokens = 4 * kBlock;
+  Engine e(*model_, o);
+  const auto prompt = tokens(3 * kBlock + 1, 15);  // three full blocks and one more position
+  const SeqId a = e.add_sequence();
+  e.eval(a, prompt);
+  e.remove(a);
+  EXPECT_EQ(e.pool_stats().cached, 3);
+  const SeqId b = e.add_sequence();
+  e.eval(b, tokens(2 * kBlock, 16));  // takes the free block and evicts one cached block
+  EXPECT_EQ(e.pool_stats().cached, 2);
+  e.remove(b);
+  const SeqId c = e.add_sequence();
+  e.eval(c, prompt);
+  EXPECT_EQ(e.info(c).cached_tokens, 2 * kBlock);  // blocks 0 and 1 survived, block 2 went
+}
+
 // Eviction takes only unreferenced cached blocks, oldest first, and only when
 // the free list is empty.
 TEST_F(EngineTest, EvictionTakesOnlyUnreferencedCachedBlocks) {

@@ -1,0 +1,245 @@
+// tessera serve end to end: the binary on a free port, spoken to over HTTP
+// with cpp-httplib's client. Greedy completions equal `tessera run --temp 0`;
+// a streamed reply is the plain reply in pieces, closed by [DONE]; bad
+// requests get 4xx with OpenAI error objects; a client that leaves mid-stream
+// frees its sequence; concurrent greedy requests give the same text as alone.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "test_util.h"
+
+namespace tessera {
+namespace {
+
+using nlohmann::json;
+using test::run_tessera;
+
+const std::string kModel = std::string(TESSERA_SOURCE_DIR) + "/models/tessera-demo.gguf";
+
+// A `tessera serve` child process on a port of its choosing.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::string& extra_args) {
+    log_ = dir_.file("serve.log");
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string cmd = std::string(TESSERA_BIN) + " serve -m '" + kModel + "' --port 0 -t 2 " + extra_args +
+                              " 2> '" + log_ + "'";
+      execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // The port from "listening on http://127.0.0.1:PORT", then /health until ready.
+    const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
+    for (int i = 0; i < 600 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::smatch m;
+      const std::string log = read_log();
+      if (std::regex_search(log, m, listening)) port_ = std::stoi(m[1]);
+    }
+    for (int i = 0; i < 600; ++i) {
+      auto r = client().Get("/health");
+      if (r && r->status == 200) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "server did not become ready: " << read_log();
+  }
+  ~ServerProcess() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(120, 0);
+    return c;
+  }
+  std::string read_log() const {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  test::TempDir dir_;
+  std::string log_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+json post(const ServerProcess& s, const std::string& path, const json& body, int* status = nullptr) {
+  auto r = s.client().Post(path, body.dump(), "application/json");
+  if (!r) return json();
+  if (status) *status = r->status;
+  return json::parse(r->body);
+}
+
+// The continuation `tessera run` prints after the prompt, greedy.
+std::string run_greedy(const std::string& prompt, int n) {
+  const auto r = run_tessera("run -m '" + kModel + "' -p '" + prompt + "' -n " + std::to_string(n) + " --temp 0 -t 1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // stdout is the prompt, the continuation and a newline.
+  return r.out.substr(prompt.size(), r.out.size() - prompt.size() - 1);
+}
+
+TEST(Serve, CompletionsMatchRunAndStreamsMatchPlainReplies) {
+  ServerProcess server("-np 4");
+  int status = 0;
+  const json c = post(server, "/v1/completions", {{"prompt", "The history of"}, {"max_tokens", 24}, {"temperature", 0}}, &status);
+  ASSERT_EQ(status, 200) << c.dump();
+  EXPECT_EQ(c["object"], "text_completion");
+  EXPECT_EQ(c["choices"][0]["text"].get<std::string>(), run_greedy("The history of", 24));
+  EXPECT_EQ(c["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(c["usage"]["completion_tokens"], 24);
+  EXPECT_EQ(c["usage"]["total_tokens"], c["usage"]["prompt_tokens"].get<int>() + 24);
+
+  const json chat_body = {{"messages", {{{"role", "system"}, {"content", "Be brief."}}, {{"role", "user"}, {"content", "Tell me about rivers."}}}},
+                          {"max_tokens", 20}, {"temperature", 0}};
+  const json plain = post(server, "/v1/chat/completions", chat_body, &status);
+  ASSERT_EQ(status, 200) << plain.dump();
+  EXPECT_EQ(plain["choices"][0]["message"]["role"], "assistant");
+  json streamed_body = chat_body;
+  streamed_body["stream"] = true;
+  auto r = server.client().Post("/v1/chat/completions", streamed_body.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
+  std::string content, finish;
+  std::istringstream lines(r->body);
+  std::string line, last_data;
+  while (std::getline(lines, line)) {
+    if (line.rfind("data: ", 0) != 0) continue;
+    last_data = line.substr(6);
+    if (last_data == "[DONE]") break;
+    const json chunk = json::parse(last_data);
+    EXPECT_EQ(chunk["object"], "chat.completion.chunk");
+    const json& choice = chunk["choices"][0];
+    if (choice["delta"].contains("content")) content += choice["delta"]["content"].get<std::string>();
+    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
+  }
+  EXPECT_EQ(last_data, "[DONE]");
+  EXPECT_EQ(content, plain["choices"][0]["message"]["content"].get<std::string>());
+  EXPECT_EQ(finish, plain["choices"][0]["finish_reason"].get<std::string>());
+
+  // The same chat again: its earlier prompt comes from the prefix cache.
+  const json again = post(server, "/v1/chat/completions", chat_body, &status);
+  EXPECT_GT(again["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(), 0) << again.dump();
+  EXPECT_EQ(again["choices"][0]["message"]["content"], plain["choices"][0]["message"]["content"]);
+
+  const json models = json::parse(server.client().Get("/v1/models")->body);
+  EXPECT_EQ(models["object"], "list");
+  EXPECT_EQ(models["data"][0]["object"], "model");
+  const std::string metrics = server.client().Get("/metrics")->body;
+  EXPECT_NE(metrics.find("tessera_prefix_cache_hit_tokens_total"), std::string::npos);
+  EXPECT_NE(metrics.find("tessera_tokens_predicted_total"), std::string::npos);
+  const json toks = post(server, "/tokenize", {{"content", "Hello world"}}, &status);
+  const json back = post(server, "/detokenize", {{"tokens", toks["tokens"]}}, &status);
+  EXPECT_EQ(back["content"], "Hello world");
+}
+
+TEST(Serve, BadRequestsGetOpenAiErrors) {
+  ServerProcess server("-np 2 --max-body 4096 --ctx-size-seq 64");
+  auto expect_error = [&](const std::string& path, const std::string& body, int want, const std::string& needle) {
+    auto r = server.client().Post(path, body, "application/json");
+    ASSERT_TRUE(r) << body;
+    EXPECT_EQ(r->status, want) << body << " -> " << r->body;
+    const json j = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << r->body;
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(needle), std::string::npos) << r->body;
+    EXPECT_TRUE(j["error"].contains("type"));
+  };
+  expect_error("/v1/chat/completions", "{not json", 400, "not valid JSON");
+  expect_error("/v1/chat/completions", "[1, 2]", 400, "JSON object");
+  expect_error("/v1/chat/completions", R"({"messages": []})", 400, "empty");
+  expect_error("/v1/chat/completions", R"({"messages": "hi"})", 400, "messages");
+  expect_error("/v1/chat/completions", R"({"messages": [{"role": "king", "content": "x"}]})", 400, "role 'king'");
+  expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "temperature": "hot"})", 400,
+               "'temperature' must be a number");
+  expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "n": 0})", 400, "'n'");
+  expect_error("/v1/completions", "{\"prompt\": \"\xff\xfe\"}", 400, "UTF-8");
+  expect_error("/v1/completions", R"({"prompt": [1, 99999999]})", 400, "outside the vocabulary");
+  std::string long_prompt;
+  for (int i = 0; i < 100; ++i) long_prompt += "the river ";
+  expect_error("/v1/completions", json{{"prompt", long_prompt}}.dump(), 400, "the context holds 64");
+  expect_error("/v1/completions", json{{"prompt", std::string(5000, 'a')}}.dump(), 413, "too large");
+  auto r = server.client().Get("/v1/nothing");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
+TEST(Serve, ApiKeyGuardsEverythingButHealth) {
+  ServerProcess server("--api-key s3cret");
+  EXPECT_EQ(server.client().Get("/health")->status, 200);
+  EXPECT_EQ(server.client().Get("/v1/models")->status, 401);
+  httplib::Headers auth = {{"Authorization", "Bearer s3cret"}};
+  EXPECT_EQ(server.client().Get("/v1/models", auth)->status, 200);
+  EXPECT_EQ(server.client().Get("/v1/models", httplib::Headers{{"Authorization", "Bearer nope"}})->status, 401);
+}
+
+// A client that leaves mid-stream cancels its request: its blocks go back.
+TEST(Serve, ClientLeavingMidStreamFreesItsSequence) {
+  ServerProcess server("-np 2");
+  {
+    httplib::Client c = server.client();
+    int chunks = 0;
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/completions";
+    req.body = json{{"prompt", "Once upon a time"}, {"max_tokens", 200}, {"stream", true}}.dump();
+    req.set_header("Content-Type", "application/json");
+    req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 3; };  // then hang up
+    httplib::Response res;
+    httplib::Error error;
+    c.send(req, res, error);
+    EXPECT_GE(chunks, 1);
+  }
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = server.client().Get("/metrics")->body;
+    if (metrics.find("tessera_kv_blocks_used 0\n") != std::string::npos &&
+        metrics.find("tessera_requests_processing 0\n") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(metrics.find("tessera_kv_blocks_used 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tessera_requests_processing 0\n"), std::string::npos) << metrics;
+}
+
+// Eight clients at once over four parallel sequences: every greedy reply is
+// the one the request gets alone.
+TEST(Serve, ConcurrentGreedyRequestsMatchSequentialOnes) {
+  ServerProcess server("-np 4");
+  const std::vector<std::string> prompts = {"The climate of", "In the year", "Rivers", "The economy of",
+                                            "A small town", "The king", "History", "Mountains are"};
+  std::vector<std::string> alone;
+  for (const auto& p : prompts)
+    alone.push_back(post(server, "/v1/completions", {{"prompt", p}, {"max_tokens", 16}, {"temperature", 0}})["choices"][0]["text"]);
+  std::vector<std::string> together(prompts.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    clients.emplace_back([&, i] {
+      together[i] = post(server, "/v1/completions", {{"prompt", prompts[i]}, {"max_tokens", 16}, {"temperature", 0}})["choices"][0]["text"];
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(together, alone);
+}
+
+TEST(Serve, BadCommandLines) {
+  auto r = run_tessera("serve -m " + kModel + " -np 0");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = run_tessera("serve -m /nonexistent.gguf --port 0");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent.gguf"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,0 +1,169 @@
+#include "openai_api.h"
+
+#include <cmath>
+
+namespace tessera::cli {
+namespace {
+
+using nlohmann::json;
+
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+
+double number(const json& body, const char* key, double fallback, double lo, double hi) {
+  if (!body.contains(key) || body[key].is_null()) return fallback;
+  const json& v = body[key];
+  if (!v.is_number()) throw ApiError(400, std::string("'") + key + "' must be a number", key);
+  const double x = v.get<double>();
+  if (!(x >= lo && x <= hi))
+    throw ApiError(400, std::string("'") + key + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi), key);
+  return x;
+}
+
+int64_t integer(const json& body, const char* key, int64_t fallback, int64_t lo, int64_t hi) {
+  if (!body.contains(key) || body[key].is_null()) return fallback;
+  const json& v = body[key];
+  if (!v.is_number_integer()) throw ApiError(400, std::string("'") + key + "' must be an integer", key);
+  const int64_t x = v.get<int64_t>();
+  if (x < lo || x > hi)
+    throw ApiError(400, std::string("'") + key + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi), key);
+  return x;
+}
+
+bool boolean(const json& body, const char* key) {
+  if (!body.contains(key) || body[key].is_null()) return false;
+  if (!body[key].is_boolean()) throw ApiError(400, std::string("'") + key + "' must be true or false", key);
+  return body[key].get<bool>();
+}
+
+// Sampling, length, stop, n and stream: the fields both endpoints share.
+ParsedRequest parse_common(const json& body, int64_t n_ctx, std::vector<int32_t> prompt) {
+  ParsedRequest r;
+  GenerationRequest& g = r.generation;
+  g.prompt = std::move(prompt);
+  if (static_cast<int64_t>(g.prompt.size()) >= n_ctx)
+    throw ApiError(400, "the prompt is " + std::to_string(g.prompt.size()) + " tokens; the context holds " +
+                            std::to_string(n_ctx) + " (the server's per-sequence n_ctx) with at least one to generate",
+                   "messages");
+  const int64_t room = n_ctx - static_cast<int64_t>(g.prompt.size());
+  int64_t max_tokens = integer(body, "max_completion_tokens", -1, 1, INT32_MAX);
+  if (max_tokens < 0) max_tokens = integer(body, "max_tokens", -1, 1, INT32_MAX);
+  g.max_tokens = max_tokens < 0 ? room : std::min(max_tokens, room);  // capped by the context
+  g.sampling.temperature = static_cast<float>(number(body, "temperature", 1.0, 0.0, 2.0));
+  g.sampling.top_p = static_cast<float>(number(body, "top_p", 1.0, 1e-9, 1.0));
+  g.sampling.top_k = static_cast<int32_t>(integer(body, "top_k", 0, 0, INT32_MAX));
+  g.sampling.min_p = static_cast<float>(number(body, "min_p", 0.0, 0.0, 0.999999));
+  g.sampling.repeat_penalty = static_cast<float>(number(body, "repeat_penalty", 1.0, 1e-6, 100.0));
+  g.sampling.seed = static_cast<uint64_t>(integer(body, "seed", 0, INT64_MIN, INT64_MAX));
+  g.n = static_cast<int>(integer(body, "n", 1, 1, 128));
+  if (body.contains("stop") && !body["stop"].is_null()) {
+    const json& s = body["stop"];
+    if (s.is_string()) {
+      g.stop.push_back(s.get<std::string>());
+    } else if (s.is_array() && s.size() <= 16) {
+      for (const json& x : s) {
+        if (!x.is_string()) throw ApiError(400, "'stop' must be a string or an array of strings", "stop");
+        g.stop.push_back(x.get<std::string>());
+      }
+    } else {
+      throw ApiError(400, "'stop' must be a string or an array of at most 16 strings", "stop");
+    }
+  }
+  r.stream = boolean(body, "stream");
+  if (body.contains("stream_options") && body["stream_options"].is_object())
+    r.include_usage = boolean(body["stream_options"], "include_usage");
+  return r;
+}
+
+}  // namespace
+
+json error_body(const std::string& message, const std::string& type, const std::string& param) {
+  return {{"error", {{"message", message}, {"type", type}, {"param", param.empty() ? json(nullptr) : json(param)}, {"code", nullptr}}}};
+}
+
+json parse_body(const std::string& body) {
+  if (!valid_utf8(body)) throw ApiError(400, "the request body is not valid UTF-8");
+  json j;
+  try {
+    j = json::parse(body, nullptr, true, false);
+  } catch (const json::parse_error& e) {
+    throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object");
+  return j;
+}
+
+ParsedRequest parse_completion(const json& body, const LoadedModel& model, int64_t n_ctx) {
+  if (!body.contains("prompt")) throw ApiError(400, "'prompt' is required", "prompt");
+  const json& p = body["prompt"];
+  std::vector<int32_t> tokens;
+  if (p.is_string()) {
+    tokens = model.tokenize(p.get<std::string>(), true);
+  } else if (p.is_array() && !p.empty() && p[0].is_number_integer()) {
+    for (const json& t : p) {
+      if (!t.is_number_integer()) throw ApiError(400, "'prompt' token ids must be integers", "prompt");
+      const int64_t id = t.get<int64_t>();
+      if (id < 0 || id >= model.summary().n_vocab)
+        throw ApiError(400, "'prompt' token id " + std::to_string(id) + " is outside the vocabulary", "prompt");
+      tokens.push_back(static_cast<int32_t>(id));
+    }
+  } else {
+    throw ApiError(400, "'prompt' must be a string or an array of token ids", "prompt");
+  }
+  if (tokens.empty()) throw ApiError(400, "'prompt' is empty", "prompt");
+  return parse_common(body, n_ctx, std::move(tokens));
+}
+
+std::string render_chatml(const json& messages) {
+  std::string out;
+  for (const json& m : messages) out += "<|im_start|>" + m["role"].get<std::string>() + "\n" + m["content"].get<std::string>() + "<|im_end|>\n";
+  return out + "<|im_start|>assistant\n";
+}
+
+ParsedRequest parse_chat(const json& body, const LoadedModel& model, int64_t n_ctx) {
+  if (!body.contains("messages") || !body["messages"].is_array())
+    throw ApiError(400, "'messages' must be an array of {role, content}", "messages");
+  const json& messages = body["messages"];
+  if (messages.empty()) throw ApiError(400, "'messages' is empty", "messages");
+  json plain = json::array();
+  for (const json& m : messages) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+      throw ApiError(400, "each message needs a string 'role'", "messages");
+    const std::string role = m["role"];
+    if (role != "system" && role != "user" && role != "assistant" && role != "tool" && role != "developer")
+      throw ApiError(400, "unknown message role '" + role + "' (system, developer, user, assistant, tool)", "messages");
+    std::string content;
+    if (m.contains("content") && m["content"].is_string()) {
+      content = m["content"];
+    } else if (m.contains("content") && m["content"].is_array()) {  // [{type: "text", text}]
+      for (const json& part : m["content"]) {
+        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+          throw ApiError(400, "message content parts must be {\"type\": \"text\", \"text\": ...}", "messages");
+        content += part["text"].get<std::string>();
+      }
+    } else {
+      throw ApiError(400, "each message needs 'content' (a string or text parts)", "messages");
+    }
+    plain.push_back({{"role", role == "developer" ? "system" : role}, {"content", content}});
+  }
+  return parse_common(body, n_ctx, model.tokenize(render_chatml(plain), true, /*parse_special=*/true));
+}
+
+json usage_json(const GenerationUsage& u) {
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.prompt_tokens + u.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
+}
+
+}  // namespace tessera::cli

@@ -1,0 +1,47 @@
+// The OpenAI-compatible request and response shapes of `tessera serve`:
+// parsing (every field type-checked; a bad request is a 4xx with an OpenAI
+// error object) and the JSON of responses and stream chunks.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tessera/service.h"
+#include "tessera/tessera.h"
+
+namespace tessera::cli {
+
+// A request the server refuses: HTTP status, message, and the offending field.
+struct ApiError : std::runtime_error {
+  ApiError(int status, const std::string& message, std::string param = {}, std::string type = "invalid_request_error")
+      : std::runtime_error(message), status(status), param(std::move(param)), type(std::move(type)) {}
+  int status;
+  std::string param, type;
+};
+
+nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param);
+
+// Parses a JSON body; ApiError 400 when it is not a JSON object.
+nlohmann::json parse_body(const std::string& body);
+
+struct ParsedRequest {
+  GenerationRequest generation;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+};
+
+// /v1/completions: prompt (string or token ids), max_tokens, sampling, stop, n, stream.
+ParsedRequest parse_completion(const nlohmann::json& body, const LoadedModel& model, int64_t n_ctx);
+// /v1/chat/completions: messages rendered with the chat template, then as above.
+ParsedRequest parse_chat(const nlohmann::json& body, const LoadedModel& model, int64_t n_ctx);
+
+// The ChatML prompt of messages ({role, content} with role system, user,
+// assistant or tool), ending with the assistant's turn opened.
+std::string render_chatml(const nlohmann::json& messages);
+
+nlohmann::json usage_json(const GenerationUsage& u);
+
+}  // namespace tessera::cli
