@@ -6,8 +6,10 @@
 
 #include "commands.h"
 #include "tessera/error.h"
+#include "tessera/tessera.h"
 
 int main(int argc, char** argv) {
+  tessera::remove_unfinished_outputs_on_signals();  // an interrupted quantize leaves no temporary behind
   CLI::App app{"Tessera: transformer inference on the CPU", "tessera"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tessera 0.1.0");

@@ -75,6 +75,12 @@ struct ConvertOptions {
 // Throws Error (bad input file or type; UsageError for an unknown type name).
 void convert_model_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& options);
 
+// Files are written under a temporary name and renamed when complete, so no
+// partial file ever appears under the output name. This makes SIGINT, SIGTERM
+// and SIGHUP remove the temporaries still being written before the process
+// ends as the signal would end it. For programs (the CLI calls it first thing).
+void remove_unfinished_outputs_on_signals();
+
 struct RandomModelSpec {
   std::string preset = "tiny";  // "tiny", "110m", "tinyllama-1.1b"
   // Overrides of the preset's shape; <= 0 keeps the preset's value.

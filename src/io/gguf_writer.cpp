@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "io/checked_math.h"
+#include "io/output_file.h"
 
 namespace tessera::io {
 namespace {
@@ -109,10 +110,6 @@ MetaValue array_of(MetaType elem, uint64_t n) {
   v.array_size = n;
   return v;
 }
-
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
 
 }  // namespace
 
@@ -252,12 +249,9 @@ std::string GgufWriter::to_bytes() const {
 }
 
 void GgufWriter::write(const std::string& path) const {
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "wb"));
-  if (!f) fail("cannot create GGUF file '{}': {}", path, std::strerror(errno));
-  emit([&](const void* p, size_t n) {
-    if (n != 0 && std::fwrite(p, 1, n, f.get()) != n) fail("cannot write GGUF file '{}': {}", path, std::strerror(errno));
-  });
-  if (std::fclose(f.release()) != 0) fail("cannot write GGUF file '{}': {}", path, std::strerror(errno));
+  OutputFile out(path);
+  emit([&](const void* p, size_t n) { out.write(p, n); });
+  out.commit();
 }
 
 }  // namespace tessera::io

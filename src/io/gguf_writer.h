@@ -37,7 +37,9 @@ class GgufWriter {
   void add_tensor(const std::string& name, DType type, std::vector<int64_t> ne, const void* data, size_t nbytes);
 
   std::string to_bytes() const;            // the whole file image
-  void write(const std::string& path) const;  // throws Error if the file cannot be written
+  // Throws Error if the file cannot be written; never leaves a partial file at
+  // `path` (written under a temporary name, then renamed: io/output_file.h).
+  void write(const std::string& path) const;
 
  private:
   struct Tensor {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "io/mapping_fault.h"
 
 namespace tessera::io {
 namespace {
@@ -37,6 +38,7 @@ MappedFile::MappedFile(const std::string& path, const std::string& what) : path_
   void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) fail("cannot map {} '{}' ({} bytes) into memory: {}", what, path, size_, std::strerror(errno));
   data_ = static_cast<const uint8_t*>(p);
+  watch_slot_ = watch_mapping(data_, size_, path_);
 }
 
 void MappedFile::release(const void* p, size_t n) const {
@@ -49,6 +51,7 @@ void MappedFile::release(const void* p, size_t n) const {
 }
 
 MappedFile::~MappedFile() {
+  unwatch_mapping(watch_slot_);
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 

@@ -1,6 +1,7 @@
 // A whole file mapped read-only into memory. Model weights are used in place
 // from the mapping, so it must outlive every tensor view into it (ModelFile
-// holds it by shared_ptr).
+// holds it by shared_ptr). Should the file shrink while mapped, reading a lost
+// page ends the process with a one-line error instead of SIGBUS (mapping_fault.h).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +34,7 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  int watch_slot_ = -1;
 };
 
 }  // namespace tessera::io

@@ -241,7 +241,7 @@ TEST(GgufWriter, UnwritablePathThrows) {
   GgufWriter w;
   TempDir dir;
   const std::string path = dir.file("no/such/dir/x.gguf");
-  EXPECT_THAT(writer_error([&] { w.write(path); }), HasSubstr("cannot create GGUF file '" + path + "'"));
+  EXPECT_THAT(writer_error([&] { w.write(path); }), HasSubstr("cannot create '" + path + "'"));
 }
 
 }  // namespace
