@@ -70,7 +70,7 @@ struct Q4_KRows16 {
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) dot[t] = msum[t] = _mm512_setzero_si512();
       for (int p = 0; p < 4; ++p) {
-        if (T == 1) prefetch_ahead<9, 4096>(S + 576 * p);  // 4 x 9 lines cover the 2304-byte super-block
+        prefetch_ahead<9, 4096>(S + 576 * p);  // 4 x 9 lines cover the 2304-byte super-block
         __m512i sc0, sc1, m0, m1;
         scale_min(S, 2 * p, &sc0, &m0);
         scale_min(S, 2 * p + 1, &sc1, &m1);

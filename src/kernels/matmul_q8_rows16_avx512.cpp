@@ -64,7 +64,7 @@ struct BlockRows16 {
     const uint8_t* quants = G + 32 * blocks;
     constexpr int64_t kGroupBlockBytes = 16 * Fmt::kQuantBytes;
     for (int64_t b = 0; b < blocks; ++b) {
-      if (T == 1) prefetch_ahead<kGroupBlockBytes / 64, 2048>(quants + kGroupBlockBytes * b);
+      prefetch_ahead<kGroupBlockBytes / 64, 2048>(quants + kGroupBlockBytes * b);
       __m512i sum[T];
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) sum[t] = _mm512_setzero_si512();
