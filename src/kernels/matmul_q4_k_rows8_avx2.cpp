@@ -74,7 +74,7 @@ struct Q4_KRows8 {
       for (int t = 0; t < T; ++t) dot32[t] = _mm256_setzero_si256();
       __m256i mins[4];  // (m_2p, m_2p+1) as int16 in each lane
       for (int p = 0; p < 4; ++p) {  // sub-blocks 2p (low nibbles) and 2p + 1 (high) share their bytes
-        if (T == 1) prefetch_ahead<6, 4096>(S + 288 * p);  // 4 x 6 lines cover the 1152-byte super-block
+        prefetch_ahead<6, 4096>(S + 288 * p);  // 4 x 6 lines cover the 1152-byte super-block
         __m256i sc0, sc1, m0, m1;
         scale_min(S, 2 * p, &sc0, &m0);
         scale_min(S, 2 * p + 1, &sc1, &m1);

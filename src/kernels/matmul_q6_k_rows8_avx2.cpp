@@ -63,7 +63,7 @@ struct Q6_KRows8 {
 
   template <int T, int Part>
   static void block(const uint8_t* S, int h, const Rows<T>& x, int64_t col, __m256i* dot32) {
-    if (T == 1) prefetch_ahead<4, 4096>(S + 210 * (4 * h + Part));  // 8 x 4 lines cover the 1680-byte super-block
+    prefetch_ahead<4, 4096>(S + 210 * (4 * h + Part));  // 8 x 4 lines cover the 1680-byte super-block
     // Row i's two scales as int16 in lane i; each copied into both halves of the lane.
     const __m256i scales = _mm256_cvtepi8_epi16(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(S + kScalesOffset + 16 * (4 * h + Part))));

@@ -68,7 +68,7 @@ struct BlockRows8 {
     const uint8_t* scales = G;
     const uint8_t* quants = G + 16 * blocks;
     for (int64_t b = 0; b < blocks; ++b) {
-      if (T == 1 && Fmt::kPrefetch) prefetch_ahead<8 * Fmt::kQuantBytes / 64>(quants + 8 * Fmt::kQuantBytes * b);
+      if (Fmt::kPrefetch) prefetch_ahead<8 * Fmt::kQuantBytes / 64>(quants + 8 * Fmt::kQuantBytes * b);
       __m256i sum32[T];
       Fmt::template block<T>(quants + 8 * Fmt::kQuantBytes * b, x, b, sum32);
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 16 * b)));
