@@ -38,8 +38,8 @@ void attention(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_hea
 }
 
 void attention(ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv, const AttentionSeq* seqs,
-               int64_t n_seqs, float scale, float* out) {
-  attention_with(active_table(), pool, q, n_head, kv, seqs, n_seqs, scale, out);
+               int64_t n_seqs, float scale, float* out, const AttentionVariant& variant) {
+  attention_with(active_table(), pool, q, n_head, kv, seqs, n_seqs, scale, out, nullptr, variant);
 }
 
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps) {

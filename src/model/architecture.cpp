@@ -117,6 +117,7 @@ std::vector<Architecture> make_architectures() {
                       {{Role::RopeFactorsLong, "rope_factors_long.weight", Dim::RopeHalf, Dim::None, true},
                        {Role::RopeFactorsShort, "rope_factors_short.weight", Dim::RopeHalf, Dim::None, true}}})));
   phi3.rope_neox = true;
+  phi3.window_period = 1;
 
   // GPT-2: LayerNorm, learned positions, GELU MLP, biases.
   Architecture& gpt2 = all.emplace_back(family("gpt2", gpt2_tensors()));
@@ -154,8 +155,13 @@ const Architecture& find_architecture(const std::string& name, const std::string
 }
 
 std::vector<LayerSpec> block_schedule(const Architecture& arch, const ModelConfig& c) {
-  return std::vector<LayerSpec>(static_cast<size_t>(c.n_layer),
+  std::vector<LayerSpec> layers(static_cast<size_t>(c.n_layer),
                                 LayerSpec{arch.norm, arch.mixer, arch.attention, arch.channel});
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const bool windowed = arch.window_period == 1 || (arch.window_period > 1 && (l + 1) % arch.window_period != 0);
+    if (windowed) layers[static_cast<size_t>(l)].attention.window = c.sliding_window;
+  }
+  return layers;
 }
 
 std::vector<int64_t> tensor_shape(const TensorSpec& spec, const ModelConfig& c) {

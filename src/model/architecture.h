@@ -77,6 +77,7 @@ struct AttentionOptions {
   bool output_bias = false;  // bias on the output projection (GPT-2)
   bool qk_norm = false;      // per-head RMSNorm of q and k before rope (Qwen3)
   bool rope = true;          // rotary positions (GPT-2 has learned ones instead)
+  int64_t window = 0;        // sliding window (positions a query sees); 0: all (set per layer)
 };
 
 struct Architecture {
@@ -86,6 +87,9 @@ struct Architecture {
   NormKind norm = NormKind::RMSNorm;
   bool rope_neox = false;  // rotate (i, i+d/2) pairs instead of (2i, 2i+1)
   AttentionOptions attention;
+  // Which layers attend through <arch>.attention.sliding_window: 0 none, 1 all,
+  // N every layer but each N-th (Gemma 2: 2, Gemma 3: 6).
+  int window_period = 0;
   std::vector<TensorSpec> tensors;
 
   const TensorSpec& tensor(Role role) const;  // throws Error if the family has no such tensor

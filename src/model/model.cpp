@@ -45,9 +45,6 @@ void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers
     if (c.max_positions > 0 && s.pos0 + s.n_tokens > c.max_positions)
       fail("internal error: batch sequence {} reaches position {}, past the {} learned positions", i,
            s.pos0 + s.n_tokens - 1, c.max_positions);
-    if (c.sliding_window > 0 && s.pos0 + s.n_tokens > c.sliding_window)
-      fail("internal error: batch sequence {} reaches position {}, past the attention window of {}", i,
-           s.pos0 + s.n_tokens - 1, c.sliding_window);
     for (int64_t k = 0; k < s.n_blocks; ++k)
       if (s.block_table[k] < 0 || s.block_table[k] >= kv.n_blocks())
         fail("internal error: batch sequence {} names KV block {} of {}", i, s.block_table[k], kv.n_blocks());

@@ -114,6 +114,7 @@ TEST_P(Family, FileIsWhatMkmodelWrites) {
   s.n_vocab = spec["vocab"];
   s.tied_output = spec["tied"];
   s.seed = spec["seed"];
+  s.sliding_window = spec.value("window", 0);
   test::TempDir dir;
   const std::string made = dir.file("made.gguf");
   make_random_model(made, s);
