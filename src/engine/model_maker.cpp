@@ -111,6 +111,7 @@ const FamilyFacts kFamilyFacts[] = {
     {"qwen2", "qwen2", 1000000.0f, 1e-6f, false, false},
     {"qwen3", "qwen2", 1000000.0f, 1e-6f, true, false},
     {"phi3", nullptr, 10000.0f, 1e-5f, false, true},
+    {"gemma2", nullptr, 10000.0f, 1e-6f, false, true},
     {"gpt2", "gpt-2", 0.0f, 1e-5f, false, false},
 };
 
@@ -211,6 +212,10 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& s) {
   if (f.head_dim_keys) {
     w.set_u32(p + "attention.key_length", static_cast<uint32_t>(s.n_embd / s.n_head));
     w.set_u32(p + "attention.value_length", static_cast<uint32_t>(s.n_embd / s.n_head));
+  }
+  if (s.arch == "gemma2") {  // the values Gemma 2's own files carry
+    w.set_f32(p + "attn_logit_softcapping", 50.0f);
+    w.set_f32(p + "final_logit_softcapping", 30.0f);
   }
   if (f.window_key) w.set_u32(p + "attention.sliding_window", static_cast<uint32_t>(s.n_window > 0 ? s.n_window : s.n_ctx));
   if (f.rope_base > 0) {

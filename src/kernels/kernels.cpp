@@ -52,6 +52,10 @@ void add(float* out, const float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
+void mul(float* out, const float* a, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] * b[i];
+}
+
 void layernorm(float* out, const float* x, const float* weight, const float* bias, int64_t n, float eps) {
   ref::layernorm(out, x, weight, bias, n, eps);
 }

@@ -119,6 +119,17 @@ std::vector<Architecture> make_architectures() {
   phi3.rope_neox = true;
   phi3.window_period = 1;
 
+  // Gemma 2: GeGLU, RMS post-norms, embeddings scaled by sqrt(n_embd), tied head,
+  // attention and final logit softcapping, sliding window on every other layer.
+  Architecture& gemma2 = all.emplace_back(family(
+      "gemma2", with(decoder_tensors(), {{Role::AttnPostNorm, "blk.{}.post_attention_norm.weight", Dim::Embd},
+                                         {Role::FfnPostNorm, "blk.{}.post_ffw_norm.weight", Dim::Embd}})));
+  gemma2.rope_neox = true;
+  gemma2.channel = ChannelKind::GeGLU;
+  gemma2.embed_scale = true;
+  gemma2.post_norms = true;
+  gemma2.window_period = 2;
+
   // GPT-2: LayerNorm, learned positions, GELU MLP, biases.
   Architecture& gpt2 = all.emplace_back(family("gpt2", gpt2_tensors()));
   gpt2.channel = ChannelKind::GeluMlp;
@@ -156,8 +167,9 @@ const Architecture& find_architecture(const std::string& name, const std::string
 
 std::vector<LayerSpec> block_schedule(const Architecture& arch, const ModelConfig& c) {
   std::vector<LayerSpec> layers(static_cast<size_t>(c.n_layer),
-                                LayerSpec{arch.norm, arch.mixer, arch.attention, arch.channel});
+                                LayerSpec{arch.norm, arch.post_norms, arch.mixer, arch.attention, arch.channel});
   for (int64_t l = 0; l < c.n_layer; ++l) {
+    layers[static_cast<size_t>(l)].attention.softcap = c.attn_softcap;
     const bool windowed = arch.window_period == 1 || (arch.window_period > 1 && (l + 1) % arch.window_period != 0);
     if (windowed) layers[static_cast<size_t>(l)].attention.window = c.sliding_window;
   }

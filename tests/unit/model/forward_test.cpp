@@ -178,7 +178,7 @@ TEST(ModelLoad, MissingMetadataKey) {
 TEST(ModelLoad, UnsupportedArchitecture) {
   expect_load_error(tiny_with([](std::string&, DType&, std::vector<int64_t>&) {},
                               [](io::GgufWriter& w) { w.set_string("general.architecture", "mamba"); }),
-                    "architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, phi3, gpt2)");
+                    "architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, phi3, gemma2, gpt2)");
 }
 
 // Each family's own tensors are checked by name and shape like llama's.
