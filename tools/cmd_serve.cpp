@@ -32,6 +32,7 @@ struct ServeArgs {
   int64_t ctx_seq = 0;     // per-sequence context (0: the model's, at most 4096)
   int64_t n_batch = 512;
   int threads = 0;
+  int threads_http = 0;    // connections served at once (0: --parallel + 8)
   int64_t max_body = 8 << 20;
   int64_t max_queue = 256;
   std::string type_k = "f16", type_v = "f16";
@@ -158,6 +159,8 @@ std::string metrics_text(const Server& s) {
   };
   add("requests_total", "counter", "Generation requests received.", static_cast<double>(st.requests));
   add("http_requests_total", "counter", "HTTP requests served.", static_cast<double>(s.request_count.load()));
+  add("http_responses_4xx_total", "counter", "HTTP responses with a 4xx status.", static_cast<double>(s.responses_4xx.load()));
+  add("http_responses_5xx_total", "counter", "HTTP responses with a 5xx status.", static_cast<double>(s.responses_5xx.load()));
   add("prompt_tokens_total", "counter", "Prompt tokens evaluated.", static_cast<double>(st.prompt_tokens));
   add("tokens_predicted_total", "counter", "Tokens generated.", static_cast<double>(st.generated_tokens));
   add("prompt_seconds_total", "counter", "Seconds of steps that held prompt tokens.", st.prompt_seconds);
@@ -176,6 +179,7 @@ int serve(ServeArgs& a) {
   if (a.port < 0 || a.port > 65535) throw UsageError("--port must be in 0..65535");
   if (a.parallel < 1) throw UsageError("-np/--parallel must be >= 1");
   if (a.threads < 0) throw UsageError("-t/--threads must be >= 1");
+  if (a.threads_http < 0) throw UsageError("--threads-http must be >= 0");
   if (a.ctx < 0 || a.ctx_seq < 0) throw UsageError("-c/--ctx-size must be >= 0");
   if (a.max_body < 1024) throw UsageError("--max-body must be at least 1024 bytes");
   auto s = std::make_shared<Server>();
@@ -184,6 +188,10 @@ int serve(ServeArgs& a) {
   s->model_id = a.alias.empty() ? a.model : a.alias;
 
   httplib::Server http;
+  // A connection holds a thread while its request waits or streams: enough for
+  // every sequence, some queued requests and /health or /metrics beside them.
+  const int threads_http = a.threads_http > 0 ? a.threads_http : a.parallel + 8;
+  http.new_task_queue = [threads_http] { return new httplib::ThreadPool(static_cast<size_t>(threads_http)); };
   http.set_payload_max_length(static_cast<size_t>(a.max_body));  // larger bodies: 413
   http.set_read_timeout(30, 0);
   http.set_logger([s](const httplib::Request& req, const httplib::Response& res) {
@@ -323,6 +331,8 @@ Runner add_serve_command(CLI::App& app) {
   cmd->add_option("-b,--batch-size", a->n_batch, "Tokens per forward pass (long prompts go in chunks)")
       ->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "Threads (0: all hardware threads)")->capture_default_str();
+  cmd->add_option("--threads-http", a->threads_http, "Connections served at once (0: --parallel + 8)")
+      ->capture_default_str();
   cmd->add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' (all routes but /health)");
   cmd->add_option("--alias", a->alias, "Model name reported by /v1/models and in responses");
   cmd->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")->capture_default_str();

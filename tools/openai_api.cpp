@@ -79,6 +79,7 @@ ParsedRequest parse_common(const json& body, int64_t n_ctx, std::vector<int32_t>
       throw ApiError(400, "'stop' must be a string or an array of at most 16 strings", "stop");
     }
   }
+  g.ignore_eos = boolean(body, "ignore_eos");
   r.stream = boolean(body, "stream");
   if (body.contains("stream_options") && body["stream_options"].is_object())
     r.include_usage = boolean(body["stream_options"], "include_usage");
@@ -93,9 +94,22 @@ json error_body(const std::string& message, const std::string& type, const std::
 
 json parse_body(const std::string& body) {
   if (!valid_utf8(body)) throw ApiError(400, "the request body is not valid UTF-8");
+  // Checked as the parser goes, so a hostile body is refused before its
+  // document grows (a 3-byte "{}," is a map of its own) or nests deeper than
+  // any walk of it should recurse.
+  int64_t values = 0;
+  const auto limits = [&values](int depth, json::parse_event_t event, json&) {
+    const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+    if (opens && depth >= kMaxJsonDepth)
+      throw ApiError(400, "the request body nests arrays and objects more than " + std::to_string(kMaxJsonDepth) +
+                              " deep");
+    if ((opens || event == json::parse_event_t::value) && ++values > kMaxJsonValues)
+      throw ApiError(400, "the request body holds more than " + std::to_string(kMaxJsonValues) + " JSON values");
+    return true;
+  };
   json j;
   try {
-    j = json::parse(body, nullptr, true, false);
+    j = json::parse(body, limits, true, false);
   } catch (const json::parse_error& e) {
     throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
   }
@@ -110,10 +124,11 @@ ParsedRequest parse_completion(const json& body, const LoadedModel& model, int64
   if (p.is_string()) {
     tokens = model.tokenize(p.get<std::string>(), true);
   } else if (p.is_array() && !p.empty() && p[0].is_number_integer()) {
+    const int32_t n_vocab = model.summary().n_vocab;  // once: summary() copies the metadata
     for (const json& t : p) {
       if (!t.is_number_integer()) throw ApiError(400, "'prompt' token ids must be integers", "prompt");
       const int64_t id = t.get<int64_t>();
-      if (id < 0 || id >= model.summary().n_vocab)
+      if (id < 0 || id >= n_vocab)
         throw ApiError(400, "'prompt' token id " + std::to_string(id) + " is outside the vocabulary", "prompt");
       tokens.push_back(static_cast<int32_t>(id));
     }

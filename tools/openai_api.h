@@ -24,7 +24,12 @@ struct ApiError : std::runtime_error {
 
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param);
 
-// Parses a JSON body; ApiError 400 when it is not a JSON object.
+// Limits of a request body's JSON beyond --max-body: nesting of arrays and
+// objects, and values in all (a token-id prompt of 262,144 tokens fits).
+constexpr int kMaxJsonDepth = 64;
+constexpr int64_t kMaxJsonValues = 1 << 18;
+
+// Parses a JSON body; ApiError 400 when it is not a JSON object or exceeds a limit above.
 nlohmann::json parse_body(const std::string& body);
 
 struct ParsedRequest {

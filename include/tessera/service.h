@@ -22,6 +22,7 @@ struct GenerationRequest {
   int64_t max_tokens = -1;         // < 0: until end of text or the sequence's n_ctx
   std::vector<std::string> stop;   // stop strings (checked across token boundaries; not returned)
   int n = 1;                       // parallel choices, forked from one evaluation of the prompt
+  bool ignore_eos = false;         // never draw an end-of-generation token: max_tokens exactly (benchmarks)
 };
 
 // Text of one choice, or its end.
