@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -276,6 +279,34 @@ int serve(ServeArgs& a) {
       res.set_content(error_body(what, "invalid_request_error", {}).dump(), "application/json");
     }
   });
+
+  // SIGINT / SIGTERM stop the server: blocked in every thread (all start below
+  // and inherit the mask) and taken by one that ends the requests in flight as
+  // cancelled and stops the listener, so serve() returns and tears down in order.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::atomic<bool> finished{false};
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    if (finished) return;  // woken by serve() itself
+    std::fprintf(stderr, "tessera serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (s->ready) s->service->shutdown();
+    while (!http.is_running() && !finished) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    http.stop();
+  });
+  struct JoinStopper {  // on every way out of serve()
+    std::atomic<bool>& finished;
+    std::thread& stopper;
+    ~JoinStopper() {
+      finished = true;
+      pthread_kill(stopper.native_handle(), SIGTERM);
+      stopper.join();
+    }
+  } join_stopper{finished, stopper};
 
   const int port = a.port == 0 ? http.bind_to_any_port(a.host) : (http.bind_to_port(a.host, a.port) ? a.port : -1);
   if (port < 0) throw Error(fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)", a.host, a.port));

@@ -71,7 +71,7 @@ class GenerationService {
  public:
   // Starts the batching thread. The model must outlive the service.
   GenerationService(const LoadedModel& model, const ServiceOptions& options);
-  ~GenerationService();  // cancels everything and joins the thread
+  ~GenerationService();  // shutdown()
   GenerationService(const GenerationService&) = delete;
   GenerationService& operator=(const GenerationService&) = delete;
 
@@ -81,6 +81,9 @@ class GenerationService {
   std::shared_ptr<GenerationStream> submit(GenerationRequest request);
   ServiceStats stats() const;
   int64_t n_ctx() const;
+  // Ends every request as "cancelled", joins the batching thread and refuses
+  // (Error) what is submitted after. Idempotent.
+  void shutdown();
 
  private:
   struct Impl;

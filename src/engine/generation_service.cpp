@@ -108,9 +108,11 @@ struct GenerationService::Impl {
       if (model.is_end_of_generation(id)) end_of_generation.push_back(id);
     thread = std::thread([this] { loop(); });
   }
-  ~Impl() {
+  ~Impl() { shutdown(); }
+  void shutdown() {
     {
       std::lock_guard lock(queue_mutex);
+      if (stopping) return;
       stopping = true;
     }
     queue_cv.notify_all();
@@ -301,6 +303,8 @@ GenerationService::GenerationService(const LoadedModel& model, const ServiceOpti
 
 GenerationService::~GenerationService() = default;
 
+void GenerationService::shutdown() { impl_->shutdown(); }
+
 std::shared_ptr<GenerationStream> GenerationService::submit(GenerationRequest request) {
   check_request(request, impl_->engine->n_ctx(), impl_->options.max_sequences, impl_->engine->n_vocab());
   if (request.ignore_eos) {
@@ -310,6 +314,7 @@ std::shared_ptr<GenerationStream> GenerationService::submit(GenerationRequest re
   auto stream = std::make_shared<Stream>(request.n);
   {
     std::lock_guard lock(impl_->queue_mutex);
+    if (impl_->stopping) throw Error("the server is shutting down");
     if (static_cast<int64_t>(impl_->queue.size()) >= impl_->options.max_queue)
       throw Error("the server is busy: " + std::to_string(impl_->queue.size()) + " requests are waiting already");
     Active a;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <regex>
@@ -253,6 +254,39 @@ TEST(Serve, ConcurrentGreedyRequestsMatchSequentialOnes) {
     });
   for (auto& t : clients) t.join();
   EXPECT_EQ(together, alone);
+}
+
+// SIGTERM ends the requests in flight as cancelled (their streams still close
+// with [DONE]) and the server exits with status 0, tearing everything down
+// (so a sanitizer build checks the shutdown too).
+TEST(Serve, SigtermStopsCleanly) {
+  ServerProcess server("-np 2 --ctx-size-seq 2048");
+  std::string body;
+  std::atomic<bool> streaming{false};
+  std::thread client([&] {
+    httplib::Client c = server.client();
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/completions";
+    req.body = json{{"prompt", "Once upon a time"}, {"max_tokens", 2000}, {"ignore_eos", true}, {"stream", true}}.dump();
+    req.set_header("Content-Type", "application/json");
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+      body.append(data, n);
+      streaming = true;
+      return true;
+    };
+    httplib::Response res;
+    httplib::Error error;
+    c.send(req, res, error);
+  });
+  for (int i = 0; i < 12000 && !streaming; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(streaming) << "no stream began";
+  const int status = server.stop();
+  client.join();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << ": " << server.read_log();
+  EXPECT_NE(body.find("\"finish_reason\":\"cancelled\""), std::string::npos) << body.substr(body.size() > 500 ? body.size() - 500 : 0);
+  EXPECT_NE(body.find("data: [DONE]"), std::string::npos);
+  EXPECT_NE(server.read_log().find("SIGTERM: stopping"), std::string::npos) << server.read_log();
 }
 
 TEST(Serve, BadCommandLines) {

@@ -52,14 +52,23 @@ class ServerProcess {
     ADD_FAILURE() << "server did not become ready: " << read_log();
   }
   ~ServerProcess() {
+    if (!stopped_) stop();
+  }
+
+  // SIGTERM, then waits for the exit; the wait status. A server that had
+  // exited already, or logged a sanitizer report, fails the test.
+  int stop() {
+    stopped_ = true;
     const bool was_running = running();
     if (was_running) kill(pid_, SIGTERM);
     if (!exited_) waitpid(pid_, &status_, 0);
+    exited_ = true;
     if (!was_running)
       ADD_FAILURE() << "the server exited by itself (status " << status_ << "): " << read_log();
     const std::string log = read_log();
     for (const char* report : {"ThreadSanitizer", "AddressSanitizer", "LeakSanitizer", "runtime error:"})
       if (log.find(report) != std::string::npos) ADD_FAILURE() << "the server reported " << report << ":\n" << log;
+    return status_;
   }
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -93,7 +102,7 @@ class ServerProcess {
   std::string log_;
   pid_t pid_ = -1;
   int port_ = 0;
-  bool exited_ = false;
+  bool exited_ = false, stopped_ = false;
   int status_ = 0;
 };
 
