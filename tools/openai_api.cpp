@@ -66,15 +66,20 @@ ParsedRequest parse_common(const json& body, int64_t n_ctx, std::vector<int32_t>
   g.sampling.repeat_penalty = static_cast<float>(number(body, "repeat_penalty", 1.0, 1e-6, 100.0));
   g.sampling.seed = static_cast<uint64_t>(integer(body, "seed", 0, INT64_MIN, INT64_MAX));
   g.n = static_cast<int>(integer(body, "n", 1, 1, 128));
+  // Each generated token is checked against every stop string's prefixes, so
+  // their length is bounded as their number is.
+  const auto stop_string = [](const json& x) {
+    if (!x.is_string()) throw ApiError(400, "'stop' must be a string or an array of strings", "stop");
+    if (x.get_ref<const std::string&>().size() > kMaxStopBytes)
+      throw ApiError(400, "a 'stop' string may be at most " + std::to_string(kMaxStopBytes) + " bytes", "stop");
+    return x.get<std::string>();
+  };
   if (body.contains("stop") && !body["stop"].is_null()) {
     const json& s = body["stop"];
     if (s.is_string()) {
-      g.stop.push_back(s.get<std::string>());
+      g.stop.push_back(stop_string(s));
     } else if (s.is_array() && s.size() <= 16) {
-      for (const json& x : s) {
-        if (!x.is_string()) throw ApiError(400, "'stop' must be a string or an array of strings", "stop");
-        g.stop.push_back(x.get<std::string>());
-      }
+      for (const json& x : s) g.stop.push_back(stop_string(x));
     } else {
       throw ApiError(400, "'stop' must be a string or an array of at most 16 strings", "stop");
     }

@@ -28,6 +28,7 @@ nlohmann::json error_body(const std::string& message, const std::string& type, c
 // objects, and values in all (a token-id prompt of 262,144 tokens fits).
 constexpr int kMaxJsonDepth = 64;
 constexpr int64_t kMaxJsonValues = 1 << 18;
+constexpr size_t kMaxStopBytes = 1024;  // one stop string (at most 16 of them)
 
 // Parses a JSON body; ApiError 400 when it is not a JSON object or exceeds a limit above.
 nlohmann::json parse_body(const std::string& body);

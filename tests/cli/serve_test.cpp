@@ -182,6 +182,7 @@ TEST(Serve, HostileBodiesAreRefused) {
   std::string ids = "{\"prompt\": [1";
   for (int i = 1; i < 300000; ++i) ids += ",1";
   expect_400(ids + "]}", "more than 262144 JSON values");
+  expect_400(json{{"prompt", "Rivers"}, {"stop", {"a", std::string(1025, 'b')}}}.dump(), "at most 1024 bytes");
   // A 4 MB prompt string: read, tokenized, and refused as longer than the context.
   expect_400(json{{"prompt", std::string(4 << 20, 'a')}}.dump(), "the context holds 64");
   // Over --max-body (8 MiB by default): refused from the Content-Length alone.

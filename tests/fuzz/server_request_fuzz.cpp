@@ -40,6 +40,7 @@ void check_accepted(const ParsedRequest& r, int32_t n_vocab) {
   FUZZ_CHECK(s.repeat_penalty > 0 && std::isfinite(s.repeat_penalty));
   FUZZ_CHECK(s.top_k >= 0);
   FUZZ_CHECK(g.stop.size() <= 16);
+  for (const std::string& stop : g.stop) FUZZ_CHECK(stop.size() <= kMaxStopBytes);
   GenerationUsage u;
   u.prompt_tokens = static_cast<int64_t>(g.prompt.size());
   (void)usage_json(u).dump();
