@@ -207,6 +207,14 @@ int serve(ServeArgs& a) {
   });
   // Authorization and readiness before any route; /health is always open.
   http.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
+    // cpp-httplib (0.11) holds a chunked body to --max-body only through
+    // Content-Length, so it would read one of any size: none is accepted
+    // (this runs before the body is read).
+    if (req.has_header("Transfer-Encoding")) {
+      res.set_header("Connection", "close");
+      send_error(res, 411, "send the request body with a Content-Length (Transfer-Encoding is not accepted)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
     if (!s->args.api_key.empty() && req.get_header_value("Authorization") != "Bearer " + s->args.api_key) {
       send_error(res, 401, "invalid API key: send 'Authorization: Bearer <key>'", "authentication_error");
@@ -272,6 +280,8 @@ int serve(ServeArgs& a) {
              res.set_content(metrics_text(*s), "text/plain; version=0.0.4");
            }));
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    // The body of a 413 was never read: the connection cannot carry another request.
+    if (res.status == 413) res.set_header("Connection", "close");
     if (res.body.empty()) {
       const std::string what = res.status == 404   ? "no such route"
                                : res.status == 413 ? "the request body is too large"

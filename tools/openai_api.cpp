@@ -91,6 +91,36 @@ ParsedRequest parse_common(const json& body, int64_t n_ctx, std::vector<int32_t>
   return r;
 }
 
+// Counts values and nesting depth, throwing ApiError past a limit. A syntax
+// error ends the pass quietly: the parse that follows reports it.
+struct JsonLimits final : nlohmann::json_sax<json> {
+  int64_t values = 0, depth = 0;
+  bool value() {
+    if (++values > kMaxJsonValues)
+      throw ApiError(400, "the request body holds more than " + std::to_string(kMaxJsonValues) + " JSON values");
+    return true;
+  }
+  bool open() {
+    if (++depth > kMaxJsonDepth)
+      throw ApiError(400, "the request body nests arrays and objects more than " + std::to_string(kMaxJsonDepth) +
+                              " deep");
+    return value();
+  }
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+  bool start_object(std::size_t) override { return open(); }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return --depth, true; }
+  bool start_array(std::size_t) override { return open(); }
+  bool end_array() override { return --depth, true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+};
+
 }  // namespace
 
 json error_body(const std::string& message, const std::string& type, const std::string& param) {
@@ -99,22 +129,16 @@ json error_body(const std::string& message, const std::string& type, const std::
 
 json parse_body(const std::string& body) {
   if (!valid_utf8(body)) throw ApiError(400, "the request body is not valid UTF-8");
-  // Checked as the parser goes, so a hostile body is refused before its
-  // document grows (a 3-byte "{}," is a map of its own) or nests deeper than
-  // any walk of it should recurse.
-  int64_t values = 0;
-  const auto limits = [&values](int depth, json::parse_event_t event, json&) {
-    const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
-    if (opens && depth >= kMaxJsonDepth)
-      throw ApiError(400, "the request body nests arrays and objects more than " + std::to_string(kMaxJsonDepth) +
-                              " deep");
-    if ((opens || event == json::parse_event_t::value) && ++values > kMaxJsonValues)
-      throw ApiError(400, "the request body holds more than " + std::to_string(kMaxJsonValues) + " JSON values");
-    return true;
-  };
+  // A first pass that builds nothing checks the limits, so a hostile body is
+  // refused before its document grows (a 3-byte "{}," is a map of its own) or
+  // nests deeper than any walk of it should recurse. (Not nlohmann's parser
+  // callback: it rescans the parent at every object's end, quadratic in
+  // arrays of objects.)
+  JsonLimits limits;
+  json::sax_parse(body, &limits, json::input_format_t::json, false, false);
   json j;
   try {
-    j = json::parse(body, limits, true, false);
+    j = json::parse(body, nullptr, true, false);
   } catch (const json::parse_error& e) {
     throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
   }

@@ -306,7 +306,7 @@ TEST(ServeLoad, ManyConcurrentRequestsLeaveTheServerAsTheyFoundIt) {
   Tally warmup;
   LoadRun(server, *model, warmup).run(n_warmup);
   for (const std::string& f : warmup.failures) ADD_FAILURE() << "warm-up: " << f;
-  const auto before = metrics(server);
+  auto before = metrics(server);
   const int64_t rss_before = server.resident_kib();
 
   Tally tally;

@@ -30,7 +30,7 @@ TEST(Sampler, SameSeedSameSequence) {
   std::vector<float> logits(50);
   for (int i = 0; i < 50; ++i) logits[i] = std::sin(i * 0.7f) * 2;
   auto run = [&](uint64_t seed) {
-    Sampler s(SamplingParams{1.0f, 40, 0.95f, 0.05f, 1.0f, 64, seed}, 50);
+    Sampler s(SamplingParams{1.0f, 40, 0.95f, 0.05f, 1.0f, 64, seed, {}}, 50);
     std::vector<int32_t> out;
     for (int i = 0; i < 100; ++i) out.push_back(s.sample(logits.data(), out));
     return out;
