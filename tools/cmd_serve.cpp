@@ -215,6 +215,15 @@ int serve(ServeArgs& a) {
       send_error(res, 411, "send the request body with a Content-Length (Transfer-Encoding is not accepted)");
       return httplib::Server::HandlerResponse::Handled;
     }
+    // Left to cpp-httplib, a body over --max-body is read and dropped (until the
+    // read timeout) before the 413: answered from the header instead.
+    const std::string length = req.get_header_value("Content-Length");
+    if (!length.empty() && (length.size() > 18 || length.find_first_not_of("0123456789") != std::string::npos ||
+                            std::stoll(length) > s->args.max_body)) {
+      res.set_header("Connection", "close");
+      send_error(res, 413, "the request body is too large (--max-body " + std::to_string(s->args.max_body) + " bytes)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
     if (!s->args.api_key.empty() && req.get_header_value("Authorization") != "Bearer " + s->args.api_key) {
       send_error(res, 401, "invalid API key: send 'Authorization: Bearer <key>'", "authentication_error");
