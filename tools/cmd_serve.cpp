@@ -55,7 +55,7 @@ struct Server {
 void send_error(httplib::Response& res, int status, const std::string& message, const std::string& type = "invalid_request_error",
                 const std::string& param = {}) {
   res.status = status;
-  res.set_content(error_body(message, type, param).dump(), "application/json");
+  res.set_content(to_text(error_body(message, type, param)), "application/json");
 }
 
 std::string new_id(const char* prefix) {
@@ -93,7 +93,7 @@ void generate(Server& s, const ParsedRequest& p, bool chat, httplib::Response& r
     res.set_chunked_content_provider("text/event-stream", [&s, stream, chunk, chat, n, include_usage = p.include_usage](
                                                               size_t, httplib::DataSink& sink) {
       auto send = [&](const json& j) {
-        const std::string line = "data: " + j.dump() + "\n\n";
+        const std::string line = "data: " + to_text(j) + "\n\n";
         return sink.write(line.data(), line.size());
       };
       if (chat)
@@ -150,7 +150,7 @@ void generate(Server& s, const ParsedRequest& p, bool chat, httplib::Response& r
   res.set_header("X-Tokens", fmt::format("{}+{}", u.prompt_tokens, u.completion_tokens));
   res.set_content(json{{"id", id}, {"object", chat ? "chat.completion" : "text_completion"}, {"created", s.created},
                        {"model", s.model_id}, {"choices", choices}, {"usage", usage_json(u)}}
-                      .dump(),
+                      .dump(-1, ' ', false, json::error_handler_t::replace),
                   "application/json");
 }
 
@@ -283,7 +283,7 @@ int serve(ServeArgs& a) {
                   throw ApiError(400, "'tokens' holds something that is not a token id of this model", "tokens");
                 ids.push_back(t.get<int32_t>());
               }
-              res.set_content(json{{"content", s->model->detokenize(ids)}}.dump(), "application/json");
+              res.set_content(to_text(json{{"content", s->model->detokenize(ids)}}), "application/json");
             }));
   http.Get("/metrics", guarded([s](const httplib::Request&, httplib::Response& res) {
              res.set_content(metrics_text(*s), "text/plain; version=0.0.4");
@@ -295,7 +295,7 @@ int serve(ServeArgs& a) {
       const std::string what = res.status == 404   ? "no such route"
                                : res.status == 413 ? "the request body is too large"
                                                    : "bad request";
-      res.set_content(error_body(what, "invalid_request_error", {}).dump(), "application/json");
+      res.set_content(to_text(error_body(what, "invalid_request_error", {})), "application/json");
     }
   });
 

@@ -139,7 +139,7 @@ json parse_body(const std::string& body) {
   json j;
   try {
     j = json::parse(body, nullptr, true, false);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
   }
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object");
@@ -191,7 +191,7 @@ ParsedRequest parse_chat(const json& body, const LoadedModel& model, int64_t n_c
       content = m["content"];
     } else if (m.contains("content") && m["content"].is_array()) {  // [{type: "text", text}]
       for (const json& part : m["content"]) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+        if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") || !part["text"].is_string())
           throw ApiError(400, "message content parts must be {\"type\": \"text\", \"text\": ...}", "messages");
         content += part["text"].get<std::string>();
       }
@@ -209,5 +209,7 @@ json usage_json(const GenerationUsage& u) {
           {"total_tokens", u.prompt_tokens + u.completion_tokens},
           {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
 }
+
+std::string to_text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 }  // namespace tessera::cli

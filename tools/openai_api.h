@@ -50,4 +50,8 @@ std::string render_chatml(const nlohmann::json& messages);
 
 nlohmann::json usage_json(const GenerationUsage& u);
 
+// JSON text of a response, with any invalid UTF-8 (a parser's message quoting
+// a cut character, a model's stray bytes) replaced by U+FFFD instead of throwing.
+std::string to_text(const nlohmann::json& j);
+
 }  // namespace tessera::cli

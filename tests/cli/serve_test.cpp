@@ -114,6 +114,11 @@ TEST(Serve, BadRequestsGetOpenAiErrors) {
   };
   expect_error("/v1/chat/completions", "{not json", 400, "not valid JSON");
   expect_error("/v1/chat/completions", "[1, 2]", 400, "JSON object");
+  expect_error("/v1/completions", R"({"prompt": "x", "temperature": 1e999})", 400, "not valid JSON");  // was a 500
+  expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": [{"type": true, "text": "x"}]}]})", 400,
+               "content parts");  // was a 500
+  // A parser message quoting half of a UTF-8 character: sent with U+FFFD (was a 500).
+  expect_error("/v1/chat/completions", "{\"messag\"\xC3\xA9\"es\": [1]}", 400, "not valid JSON");
   expect_error("/v1/chat/completions", R"({"messages": []})", 400, "empty");
   expect_error("/v1/chat/completions", R"({"messages": "hi"})", 400, "messages");
   expect_error("/v1/chat/completions", R"({"messages": [{"role": "king", "content": "x"}]})", 400, "role 'king'");

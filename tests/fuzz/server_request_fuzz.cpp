@@ -43,7 +43,7 @@ void check_accepted(const ParsedRequest& r, int32_t n_vocab) {
   for (const std::string& stop : g.stop) FUZZ_CHECK(stop.size() <= kMaxStopBytes);
   GenerationUsage u;
   u.prompt_tokens = static_cast<int64_t>(g.prompt.size());
-  (void)usage_json(u).dump();
+  (void)to_text(usage_json(u));
 }
 
 }  // namespace
@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_accepted(chat ? parse_chat(j, model, kCtx) : parse_completion(j, model, kCtx), n_vocab);
   } catch (const ApiError& e) {
     FUZZ_CHECK(e.status >= 400 && e.status < 500);
-    (void)error_body(e.what(), e.type, e.param).dump();  // what the server sends must serialise
+    (void)to_text(error_body(e.what(), e.type, e.param));  // what the server sends must serialise
   }
   return 0;
 }
