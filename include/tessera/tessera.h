@@ -109,6 +109,7 @@ struct SamplingOptions {
   float repeat_penalty = 1.0f;  // 1: off
   int32_t repeat_last_n = 64;
   uint64_t seed = 0;
+  std::vector<int32_t> banned_tokens;  // never drawn (their logits count as -inf), e.g. end of text for benchmarks
 };
 
 struct EngineOptions {
