@@ -9,26 +9,30 @@ namespace tessera::kernels {
 
 bool can_repack_rows8(DType type) {
   return type == DType::F16 || type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K ||
-         type == DType::Q6_K;
+         type == DType::Q5_K || type == DType::Q6_K;
 }
 
 bool can_repack_rows16(DType type) {
-  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q6_K ||
-         type == DType::BF16;
+  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q5_K ||
+         type == DType::Q6_K || type == DType::BF16;
 }
 
 namespace {
 
 // N = rows per group (8 or 16); the offsets are weight_repack.h's with 8 -> N.
-void repack_q4_k_group(int N, const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
-  for (int64_t s = 0; s < super_blocks; ++s, out += N * sizeof(BlockQ4_K)) {
+// Q5_K (Block = BlockQ5_K) is Q4_K's layout with its fifth bits after it.
+template <class Block>
+void repack_q4_k_q5_k_group(int N, const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
+  for (int64_t s = 0; s < super_blocks; ++s, out += N * sizeof(Block)) {
     for (int i = 0; i < N; ++i) {
-      BlockQ4_K b;
-      std::memcpy(&b, in + i * stride + s * sizeof(BlockQ4_K), sizeof b);
+      Block b;
+      std::memcpy(&b, in + i * stride + s * sizeof(Block), sizeof b);
       std::memcpy(out + 2 * i, &b.d, 2);
       std::memcpy(out + 2 * N + 2 * i, &b.dmin, 2);
       for (int k = 0; k < 12; ++k) out[4 * N + N * k + i] = b.scales[k];
       for (int c = 0; c < 32; ++c) std::memcpy(out + 16 * N + 4 * N * c + 4 * i, b.qs + 4 * c, 4);
+      if constexpr (sizeof(Block) == sizeof(BlockQ5_K))
+        for (int e = 0; e < 8; ++e) std::memcpy(out + 144 * N + 4 * N * e + 4 * i, b.qh + 4 * e, 4);
     }
   }
 }
@@ -91,7 +95,9 @@ void repack_groups(int N, DType type, const void* src, void* dst, int64_t rows, 
     else if (type == DType::BF16)
       repack_bf16_pairs_group(in + g * stride, stride, cols, out + g * stride);
     else if (type == DType::Q4_K)
-      repack_q4_k_group(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
+      repack_q4_k_q5_k_group<BlockQ4_K>(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
+    else if (type == DType::Q5_K)
+      repack_q4_k_q5_k_group<BlockQ5_K>(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
     else if (type == DType::Q6_K)
       repack_q6_k_group(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
     else

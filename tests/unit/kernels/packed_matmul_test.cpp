@@ -29,7 +29,7 @@ using test::quantize_rows;
 using test::random_floats;
 using test::random_matrix;
 
-constexpr DType kInt8Types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+constexpr DType kInt8Types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 class PackedMatmulTest : public PerIsa {
  protected:
@@ -97,7 +97,8 @@ TEST_P(PackedMatmulTest, MatchesExactIntegerReferenceAndIsBatchInvariant) {
 
 // Largest sums: every quant at its extreme against activations all +127 or all
 // -127 (Q4_0: q + 8 = 15; Q8_0: -127 and 127, stored biased in rows16; Q6_K:
-// q - 32 = -32 with scales -128 and 127; Q4_K: q = 15, scales and mins 63).
+// q - 32 = -32 with scales -128 and 127; Q4_K: q = 15, Q5_K: q = 31, scales
+// and mins 63; on AVX2 Q5_K's 16-bit sums are closest to overflowing).
 TEST_P(PackedMatmulTest, ExtremeQuantsDoNotOverflow) {
   const int64_t rows = 32, cols = 512;
   for (DType type : kInt8Types) {
@@ -127,6 +128,16 @@ TEST_P(PackedMatmulTest, ExtremeQuantsDoNotOverflow) {
           q.d = d;
           for (int j = 0; j < 16; ++j) q.scales[j] = static_cast<int8_t>(j % 2 ? 127 : -128);
           std::memcpy(row + b * sizeof q, &q, sizeof q);  // ql = qh = 0: every q - 32 is -32
+        }
+      } else if (type == DType::Q5_K) {
+        for (int64_t b = 0; b < cols / 256; ++b) {
+          BlockQ5_K q{};
+          q.d = d;
+          q.dmin = fp32_to_fp16(0.001f);
+          std::memset(q.scales, 0xff, sizeof q.scales);
+          std::memset(q.qh, 0xff, sizeof q.qh);
+          std::memset(q.qs, 0xff, sizeof q.qs);
+          std::memcpy(row + b * sizeof q, &q, sizeof q);
         }
       } else {
         for (int64_t b = 0; b < cols / 256; ++b) {
