@@ -138,13 +138,13 @@ void register_rows8_benchmarks() {
           }
 }
 
-// The int8 formats and BF16 in each tier's preferred layout (AVX2: rows8, BF16
+// The int8 formats, BF16 and F16 in each tier's preferred layout (AVX2: rows8, BF16
 // plain; AVX-512: rows16 with vpdpbusd / vdpbf16ps) and, as the baseline, in
 // the plain layout on the same tier; interleave them to compare side by side:
 //   kernels_bench --benchmark_filter='packed/' --benchmark_repetitions=5
 //     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 void register_packed_benchmarks() {
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::BF16})
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::BF16, DType::F16})
     for (int64_t n_tokens : {1, 64, 512})
       for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
         const KernelTable* table = kernel_table(isa);

@@ -197,6 +197,7 @@ const MatmulKernel* KernelTable::matmul_for(DType type, WeightLayout layout) con
   if (layout == WeightLayout::Rows16 && type == DType::Q5_K) k = &matmul_q5_k_rows16;
   if (layout == WeightLayout::Rows16 && type == DType::Q6_K) k = &matmul_q6_k_rows16;
   if (layout == WeightLayout::Rows16 && type == DType::BF16) k = &matmul_bf16_rows16;
+  if (layout == WeightLayout::Rows16 && type == DType::F16) k = &matmul_f16_rows16;
   if (layout == WeightLayout::Rows8 && type == DType::F16) k = &matmul_f16_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q8_0) k = &matmul_q8_0_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q4_0) k = &matmul_q4_0_rows8;

@@ -53,7 +53,9 @@ void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t 
 // column pair p of the group's 16 rows is the 64 bytes at g * 16 * stride + 64p
 // (row i's columns 2p and 2p + 1 at + 4i: one load feeds vdpbf16ps 16 rows),
 // and an odd last column the 32 bytes after the pairs (row i's at + 2i). Rows
-// from 16 * (rows / 16) on stay as they were.
+// from 16 * (rows / 16) on stay as they were. F16 in rows16 is the BF16 layout
+// of the matrix rounded to bf16 (nearest even), its tail rows included: kernels
+// that multiply bf16 (vdpbf16ps) read it as BF16.
 bool can_repack_rows16(DType type);
 void repack_rows16(DType type, const void* src, void* dst, int64_t rows, int64_t cols);
 
