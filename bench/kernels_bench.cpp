@@ -138,20 +138,26 @@ void register_rows8_benchmarks() {
           }
 }
 
-// The int8 formats and BF16 in each tier's preferred layout (AVX2: rows8, BF16
-// plain; AVX-512: rows16 with vpdpbusd / vdpbf16ps), side by side in one run:
-//   kernels_bench --benchmark_filter='packed/' --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// The int8 formats, BF16 and F16 in each tier's preferred layout (AVX2: rows8, BF16
+// plain; AVX-512: rows16 with vpdpbusd / vdpbf16ps) and, as the baseline, in
+// the plain layout on the same tier; interleave them to compare side by side:
+//   kernels_bench --benchmark_filter='packed/' --benchmark_repetitions=5
+//     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 void register_packed_benchmarks() {
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K, DType::BF16})
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::BF16, DType::F16})
     for (int64_t n_tokens : {1, 64, 512})
       for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
         const KernelTable* table = kernel_table(isa);
         if (!table) continue;
-        MatmulCase c{type, isa, 1, 2048, 2048, n_tokens};
-        c.layout = preferred_layout_of(*table, type);
-        const std::string name = "packed/" + std::string(dtype_name(type)) + "/tokens:" + std::to_string(n_tokens) +
-                                 "/" + std::string(isa_name(isa));
-        benchmark::RegisterBenchmark(name.c_str(), run_matmul, c)->UseRealTime()->Unit(benchmark::kMicrosecond);
+        const WeightLayout preferred = preferred_layout_of(*table, type);
+        for (WeightLayout layout : {preferred, WeightLayout::Plain}) {
+          MatmulCase c{type, isa, 1, 2048, 2048, n_tokens};
+          c.layout = layout;
+          const std::string name = "packed/" + std::string(dtype_name(type)) + "/tokens:" + std::to_string(n_tokens) +
+                                   "/" + std::string(isa_name(isa)) + (layout == preferred ? "" : "/plain");
+          benchmark::RegisterBenchmark(name.c_str(), run_matmul, c)->UseRealTime()->Unit(benchmark::kMicrosecond);
+          if (preferred == WeightLayout::Plain) break;  // one entry: the plain layout is the preferred one
+        }
       }
 }
 

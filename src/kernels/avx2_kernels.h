@@ -52,6 +52,9 @@ void matmul_q8_0_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols
 void matmul_q4_k_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
                                int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
                                int64_t rows);
+void matmul_q5_k_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
+                               int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
+                               int64_t rows);
 void matmul_q6_k_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
                                int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
                                int64_t rows);

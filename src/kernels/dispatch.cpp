@@ -64,6 +64,7 @@ KernelTable make_avx2_table() {
   t.matmul_q4_0_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_q4_0_rows8_q8_rows};
   t.matmul_f16_rows8 = {avx2::matmul_f16_rows8_rows, avx2::kMatmulRowGrain};
   t.matmul_q4_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_q4_k_rows8_q8_rows};
+  t.matmul_q5_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_q5_k_rows8_q8_rows};
   t.matmul_q6_k_rows8 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x256, avx2::matmul_q6_k_rows8_q8_rows};
   // The other formats: int8 activations in the plain layout (matmul_int_formats_avx2.cpp).
   t.matmul_q4_1 = {nullptr, avx2::kMatmulRowGrain, ActFormat::Q8x32, avx2::matmul_int_rows<DType::Q4_1>};
@@ -193,12 +194,15 @@ const MatmulKernel* KernelTable::matmul_for(DType type, WeightLayout layout) con
   if (layout == WeightLayout::Rows16 && type == DType::Q8_0) k = &matmul_q8_0_rows16;
   if (layout == WeightLayout::Rows16 && type == DType::Q4_0) k = &matmul_q4_0_rows16;
   if (layout == WeightLayout::Rows16 && type == DType::Q4_K) k = &matmul_q4_k_rows16;
+  if (layout == WeightLayout::Rows16 && type == DType::Q5_K) k = &matmul_q5_k_rows16;
   if (layout == WeightLayout::Rows16 && type == DType::Q6_K) k = &matmul_q6_k_rows16;
   if (layout == WeightLayout::Rows16 && type == DType::BF16) k = &matmul_bf16_rows16;
+  if (layout == WeightLayout::Rows16 && type == DType::F16) k = &matmul_f16_rows16;
   if (layout == WeightLayout::Rows8 && type == DType::F16) k = &matmul_f16_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q8_0) k = &matmul_q8_0_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q4_0) k = &matmul_q4_0_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q4_K) k = &matmul_q4_k_rows8;
+  if (layout == WeightLayout::Rows8 && type == DType::Q5_K) k = &matmul_q5_k_rows8;
   if (layout == WeightLayout::Rows8 && type == DType::Q6_K) k = &matmul_q6_k_rows8;
   return k && (k->rows || k->rows_q) ? k : nullptr;
 }

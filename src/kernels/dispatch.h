@@ -54,9 +54,11 @@ struct KernelTable {
   MatmulKernel matmul_q4_1, matmul_q5_0, matmul_q5_1, matmul_iq4_nl;  // blocks of 32
   MatmulKernel matmul_q2_k, matmul_q3_k, matmul_q5_k, matmul_iq4_xs;  // super-blocks of 256
   // WeightLayout::Rows8
-  MatmulKernel matmul_f16_rows8, matmul_q8_0_rows8, matmul_q4_0_rows8, matmul_q4_k_rows8, matmul_q6_k_rows8;
-  // WeightLayout::Rows16
-  MatmulKernel matmul_q8_0_rows16, matmul_q4_0_rows16, matmul_q4_k_rows16, matmul_q6_k_rows16, matmul_bf16_rows16;
+  MatmulKernel matmul_f16_rows8, matmul_q8_0_rows8, matmul_q4_0_rows8, matmul_q4_k_rows8, matmul_q5_k_rows8,
+      matmul_q6_k_rows8;
+  // WeightLayout::Rows16 (F16 there is stored rounded to bf16: weight_repack.h)
+  MatmulKernel matmul_q8_0_rows16, matmul_q4_0_rows16, matmul_q4_k_rows16, matmul_q5_k_rows16,
+      matmul_q6_k_rows16, matmul_bf16_rows16, matmul_f16_rows16;
   void (*rmsnorm)(float* out, const float* x, const float* weight, int64_t n, float eps) = nullptr;
   void (*rope)(float* x, int64_t n_heads, int64_t pos, const RopeParams& p) = nullptr;
   void (*softmax)(float* x, int64_t n) = nullptr;

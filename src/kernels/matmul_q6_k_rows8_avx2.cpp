@@ -101,9 +101,8 @@ struct Q6_KRows8 {
 void matmul_q6_k_rows8_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
                                int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y,
                                int64_t rows) {
-  const int64_t r = rows8_groups<Q6_KRows8>(W, row_stride, cols, row_begin, row_end, xq, xq_stride, n_tokens, y, rows);
-  if (r < row_end)
-    reference_rows(DType::Q6_K, ActFormat::Q8x256, W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
+  rows8_matmul<Q6_KRows8>(DType::Q6_K, ActFormat::Q8x256, W, row_stride, cols, row_begin, row_end, xq, xq_stride,
+                          n_tokens, y, rows);
 }
 
 }  // namespace tessera::kernels::avx2

@@ -110,5 +110,13 @@ inline void reference_rows(DType type, ActFormat act, const uint8_t* W, size_t r
                             y + t * rows + r);
 }
 
+// The MatmulQuantizedRowsFn body for a Tile and the plain format of its tail rows.
+template <class Tile>
+void rows8_matmul(DType type, ActFormat act, const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
+                  int64_t row_end, const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows) {
+  const int64_t r = rows8_groups<Tile>(W, row_stride, cols, row_begin, row_end, xq, xq_stride, n_tokens, y, rows);
+  if (r < row_end) reference_rows(type, act, W, row_stride, cols, r, row_end, xq, xq_stride, n_tokens, y, rows);
+}
+
 }  // namespace
 }  // namespace tessera::kernels::avx2

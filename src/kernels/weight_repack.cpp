@@ -1,34 +1,40 @@
 #include "kernels/weight_repack.h"
 
 #include <cstring>
+#include <vector>
 
 #include "core/blocks.h"
 #include "core/error.h"
+#include "core/half.h"
 
 namespace tessera::kernels {
 
 bool can_repack_rows8(DType type) {
   return type == DType::F16 || type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K ||
-         type == DType::Q6_K;
+         type == DType::Q5_K || type == DType::Q6_K;
 }
 
 bool can_repack_rows16(DType type) {
-  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q6_K ||
-         type == DType::BF16;
+  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q5_K ||
+         type == DType::Q6_K || type == DType::BF16 || type == DType::F16;
 }
 
 namespace {
 
 // N = rows per group (8 or 16); the offsets are weight_repack.h's with 8 -> N.
-void repack_q4_k_group(int N, const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
-  for (int64_t s = 0; s < super_blocks; ++s, out += N * sizeof(BlockQ4_K)) {
+// Q5_K (Block = BlockQ5_K) is Q4_K's layout with its fifth bits after it.
+template <class Block>
+void repack_q4_k_q5_k_group(int N, const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
+  for (int64_t s = 0; s < super_blocks; ++s, out += N * sizeof(Block)) {
     for (int i = 0; i < N; ++i) {
-      BlockQ4_K b;
-      std::memcpy(&b, in + i * stride + s * sizeof(BlockQ4_K), sizeof b);
+      Block b;
+      std::memcpy(&b, in + i * stride + s * sizeof(Block), sizeof b);
       std::memcpy(out + 2 * i, &b.d, 2);
       std::memcpy(out + 2 * N + 2 * i, &b.dmin, 2);
       for (int k = 0; k < 12; ++k) out[4 * N + N * k + i] = b.scales[k];
       for (int c = 0; c < 32; ++c) std::memcpy(out + 16 * N + 4 * N * c + 4 * i, b.qs + 4 * c, 4);
+      if constexpr (sizeof(Block) == sizeof(BlockQ5_K))
+        for (int e = 0; e < 8; ++e) std::memcpy(out + 144 * N + 4 * N * e + 4 * i, b.qh + 4 * e, 4);
     }
   }
 }
@@ -59,6 +65,17 @@ void repack_bf16_pairs_group(const uint8_t* in, size_t stride, int64_t cols, uin
     for (int i = 0; i < 16; ++i) std::memcpy(out + 64 * (cols / 2) + 2 * i, in + i * stride + 2 * (cols - 1), 2);
 }
 
+// `rows` F16 rows (stride bytes apart) rounded to bf16 (nearest even), in place of them in out.
+void f16_rows_to_bf16(const uint8_t* in, size_t stride, int64_t rows, int64_t cols, uint8_t* out) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      uint16_t h;
+      std::memcpy(&h, in + r * stride + 2 * c, 2);
+      const uint16_t b = fp32_to_bf16(fp16_to_fp32(h));
+      std::memcpy(out + r * stride + 2 * c, &b, 2);
+    }
+}
+
 // Q4_0 / Q8_0: blocks of 32 with one fp16 scale first. `flip` xors every quant
 // byte with 0x80 (rows16 Q8_0: q + 128, unsigned).
 void repack_q32_group(int N, DType type, const uint8_t* in, size_t stride, int64_t blocks, uint8_t flip,
@@ -85,20 +102,30 @@ void repack_groups(int N, DType type, const void* src, void* dst, int64_t rows, 
   const auto* in = static_cast<const uint8_t*>(src);
   auto* out = static_cast<uint8_t*>(dst);
   const int64_t full = rows / N * N;
+  std::vector<uint8_t> rounded;  // F16 in rows16: a group rounded to bf16, then laid out as BF16
+  if (type == DType::F16 && N == 16) rounded.resize(16 * stride);
   for (int64_t g = 0; g < full; g += N) {
-    if (type == DType::F16)
+    if (type == DType::F16 && N == 16) {
+      f16_rows_to_bf16(in + g * stride, stride, 16, cols, rounded.data());
+      repack_bf16_pairs_group(rounded.data(), stride, cols, out + g * stride);
+    } else if (type == DType::F16)
       repack_f16_group(in + g * stride, stride, cols, out + g * stride);
     else if (type == DType::BF16)
       repack_bf16_pairs_group(in + g * stride, stride, cols, out + g * stride);
     else if (type == DType::Q4_K)
-      repack_q4_k_group(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
+      repack_q4_k_q5_k_group<BlockQ4_K>(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
+    else if (type == DType::Q5_K)
+      repack_q4_k_q5_k_group<BlockQ5_K>(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
     else if (type == DType::Q6_K)
       repack_q6_k_group(N, in + g * stride, stride, cols / kQK_K, out + g * stride);
     else
       repack_q32_group(N, type, in + g * stride, stride, cols / 32, type == DType::Q8_0 && N == 16 ? 0x80 : 0,
                        out + g * stride);
   }
-  if (rows > full) std::memcpy(out + full * stride, in + full * stride, static_cast<size_t>(rows - full) * stride);
+  if (rows > full && type == DType::F16 && N == 16)
+    f16_rows_to_bf16(in + full * stride, stride, rows - full, cols, out + full * stride);
+  else if (rows > full)
+    std::memcpy(out + full * stride, in + full * stride, static_cast<size_t>(rows - full) * stride);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Load-time rearrangement of F16 / Q4_0 / Q8_0 / Q4_K / Q6_K weight matrices for kernels whose
+// Load-time rearrangement of F16 / Q4_0 / Q8_0 / Q4_K / Q5_K / Q6_K weight matrices for kernels whose
 // SIMD lanes are rows rather than columns. A repacked matrix has the same size
 // and row stride as the original; only the order of bytes within each group of
 // 8 (or 16) rows changes, so it can replace the original in place of its mapping.
@@ -26,6 +26,10 @@ namespace tessera::kernels {
 //   bytes [128 + 32c + 4i, +4)       row i's quant bytes 4c .. 4c+3 (c < 32)
 // so one 8-byte load gives a scales byte of all 8 rows, and one 32-byte load
 // 4 columns of sub-blocks 2p (low nibbles) and 2p + 1 (high) for 8 rows, p = c / 8.
+// Q5_K (176-byte super-blocks) is laid out as Q4_K in its first 1152 bytes, then
+//   bytes [1152 + 32e + 4i, +4)      row i's qh bytes 4e .. 4e+3 (e < 8)
+// so the 32-byte load of qh chunk e holds the fifth bits of the columns 4e..4e+3
+// of every sub-block (bit j for sub-block j) that quant chunks 8p + e hold.
 //
 // For Q6_K (nb = cols / 256 super-blocks of 210 bytes) the group's super-block s
 // fills the 1680 bytes at g * 8 * stride + 1680 s with
@@ -41,7 +45,7 @@ namespace tessera::kernels {
 bool can_repack_rows8(DType type);
 void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t cols);
 
-// Layout "rows16", for Q4_0, Q8_0, Q4_K and Q6_K on 512-bit registers: rows8 with
+// Layout "rows16", for Q4_0, Q8_0, Q4_K, Q5_K and Q6_K on 512-bit registers: rows8 with
 // groups of 16 rows (every offset above with 8 -> 16: a 64-byte load gives 16
 // rows x 4 quant bytes), except that Q8_0 quants are stored as q + 128 (the
 // byte xor 0x80, unsigned), so vpdpbusd takes them as its unsigned operand and
@@ -49,7 +53,9 @@ void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t 
 // column pair p of the group's 16 rows is the 64 bytes at g * 16 * stride + 64p
 // (row i's columns 2p and 2p + 1 at + 4i: one load feeds vdpbf16ps 16 rows),
 // and an odd last column the 32 bytes after the pairs (row i's at + 2i). Rows
-// from 16 * (rows / 16) on stay as they were.
+// from 16 * (rows / 16) on stay as they were. F16 in rows16 is the BF16 layout
+// of the matrix rounded to bf16 (nearest even), its tail rows included: kernels
+// that multiply bf16 (vdpbf16ps) read it as BF16.
 bool can_repack_rows16(DType type);
 void repack_rows16(DType type, const void* src, void* dst, int64_t rows, int64_t cols);
 

@@ -29,7 +29,7 @@ using test::quantize_rows;
 using test::random_floats;
 using test::random_matrix;
 
-constexpr DType kInt8Types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+constexpr DType kInt8Types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 class PackedMatmulTest : public PerIsa {
  protected:
@@ -97,7 +97,8 @@ TEST_P(PackedMatmulTest, MatchesExactIntegerReferenceAndIsBatchInvariant) {
 
 // Largest sums: every quant at its extreme against activations all +127 or all
 // -127 (Q4_0: q + 8 = 15; Q8_0: -127 and 127, stored biased in rows16; Q6_K:
-// q - 32 = -32 with scales -128 and 127; Q4_K: q = 15, scales and mins 63).
+// q - 32 = -32 with scales -128 and 127; Q4_K: q = 15, Q5_K: q = 31, scales
+// and mins 63; on AVX2 Q5_K's 16-bit sums are closest to overflowing).
 TEST_P(PackedMatmulTest, ExtremeQuantsDoNotOverflow) {
   const int64_t rows = 32, cols = 512;
   for (DType type : kInt8Types) {
@@ -127,6 +128,16 @@ TEST_P(PackedMatmulTest, ExtremeQuantsDoNotOverflow) {
           q.d = d;
           for (int j = 0; j < 16; ++j) q.scales[j] = static_cast<int8_t>(j % 2 ? 127 : -128);
           std::memcpy(row + b * sizeof q, &q, sizeof q);  // ql = qh = 0: every q - 32 is -32
+        }
+      } else if (type == DType::Q5_K) {
+        for (int64_t b = 0; b < cols / 256; ++b) {
+          BlockQ5_K q{};
+          q.d = d;
+          q.dmin = fp32_to_fp16(0.001f);
+          std::memset(q.scales, 0xff, sizeof q.scales);
+          std::memset(q.qh, 0xff, sizeof q.qh);
+          std::memset(q.qs, 0xff, sizeof q.qs);
+          std::memcpy(row + b * sizeof q, &q, sizeof q);
         }
       } else {
         for (int64_t b = 0; b < cols / 256; ++b) {
@@ -166,41 +177,60 @@ std::vector<test::TestTier> bf16_tiers() {
 class Bf16MatmulTest : public PerIsa {};
 INSTANTIATE_TEST_SUITE_P(Isa, Bf16MatmulTest, ::testing::ValuesIn(bf16_tiers()), test::isa_test_name);
 
+// The weights as BF16 values: BF16 as they are, F16 each rounded to bf16 (ties
+// to even; the F16 rows16 layout holds them so).
+std::vector<uint8_t> as_bf16_weights(DType type, const std::vector<uint8_t>& w) {
+  if (type == DType::BF16) return w;
+  std::vector<uint8_t> out(w.size());
+  for (size_t i = 0; i + 1 < w.size(); i += 2) {
+    uint16_t h;
+    std::memcpy(&h, w.data() + i, 2);
+    const uint16_t b = fp32_to_bf16(fp16_to_fp32(h));
+    std::memcpy(out.data() + i, &b, 2);
+  }
+  return out;
+}
+
 // Against the float reference on the activations as the kernel sees them
-// (rounded to bf16 by the reference quantizer): only the float summation order
-// differs. Odd column counts take the single-column tail; rows past the last
-// group of 16 the scalar path; the batch and thread split change nothing.
+// (rounded to bf16 by the reference quantizer) and, for F16, on the weights
+// rounded to bf16: only the float summation order differs. Odd column counts
+// take the single-column tail; rows past the last group of 16 the scalar path;
+// the batch and thread split change nothing.
 TEST_P(Bf16MatmulTest, MatchesFloatReferenceOnBf16ActivationsAndIsBatchInvariant) {
   ThreadPool one(1), three(3);
   uint32_t seed = 5100;
-  ASSERT_EQ(preferred_layout_of(table(), DType::BF16), WeightLayout::Rows16);
-  for (int64_t rows : {1, 15, 16, 17, 33, 80})
-    for (int64_t cols : {1, 2, 7, 64, 99, 512})
-      for (int64_t n_tokens : {1, 2, 6, 7, 13}) {
-        SCOPED_TRACE(testing::Message() << "rows=" << rows << " cols=" << cols << " n_tokens=" << n_tokens);
-        const std::vector<uint8_t> w = random_matrix(DType::BF16, rows, cols, ++seed);
-        std::vector<uint8_t> packed(w.size());
-        repack_weights(DType::BF16, WeightLayout::Rows16, w.data(), packed.data(), rows, cols);
-        const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), ++seed);
-        std::vector<float> xr(x.size());  // x as the kernel sees it
-        for (size_t i = 0; i < x.size(); ++i) xr[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
-        std::vector<float> want(static_cast<size_t>(rows * n_tokens)), got(want.size(), NAN), got3(want.size());
-        ref::matmul(DType::BF16, w.data(), rows, cols, xr.data(), n_tokens, want.data());
-        matmul_with(table(), one, DType::BF16, WeightLayout::Rows16, packed.data(), rows, cols, x.data(), n_tokens,
-                    got.data());
-        matmul_with(table(), three, DType::BF16, WeightLayout::Rows16, packed.data(), rows, cols, x.data(), n_tokens,
-                    got3.data());
-        const std::vector<double> s = abs_dot(DType::BF16, w, rows, cols, xr, n_tokens);
-        for (size_t i = 0; i < got.size(); ++i)
-          ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), 4e-6 * s[i] + 1e-9)
-              << "token " << i / rows << " row " << i % rows << ": got " << got[i] << " want " << want[i];
-        ASSERT_EQ(0, std::memcmp(got.data(), got3.data(), got.size() * sizeof(float)));
-        const int64_t t = n_tokens - 1;
-        std::vector<float> single(static_cast<size_t>(rows));
-        matmul_with(table(), three, DType::BF16, WeightLayout::Rows16, packed.data(), rows, cols, x.data() + t * cols,
-                    1, single.data());
-        ASSERT_EQ(0, std::memcmp(single.data(), got.data() + t * rows, single.size() * sizeof(float)));
-      }
+  for (DType type : {DType::BF16, DType::F16}) {
+    ASSERT_EQ(preferred_layout_of(table(), type), WeightLayout::Rows16) << dtype_name(type);
+    for (int64_t rows : {1, 15, 16, 17, 33, 80})
+      for (int64_t cols : {1, 2, 7, 64, 99, 512})
+        for (int64_t n_tokens : {1, 2, 6, 7, 13}) {
+          SCOPED_TRACE(testing::Message() << dtype_name(type) << " rows=" << rows << " cols=" << cols
+                                          << " n_tokens=" << n_tokens);
+          const std::vector<uint8_t> w = random_matrix(type, rows, cols, ++seed);
+          const std::vector<uint8_t> wb = as_bf16_weights(type, w);
+          std::vector<uint8_t> packed(w.size());
+          repack_weights(type, WeightLayout::Rows16, w.data(), packed.data(), rows, cols);
+          const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), ++seed);
+          std::vector<float> xr(x.size());  // x as the kernel sees it
+          for (size_t i = 0; i < x.size(); ++i) xr[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
+          std::vector<float> want(static_cast<size_t>(rows * n_tokens)), got(want.size(), NAN), got3(want.size());
+          ref::matmul(DType::BF16, wb.data(), rows, cols, xr.data(), n_tokens, want.data());
+          matmul_with(table(), one, type, WeightLayout::Rows16, packed.data(), rows, cols, x.data(), n_tokens,
+                      got.data());
+          matmul_with(table(), three, type, WeightLayout::Rows16, packed.data(), rows, cols, x.data(), n_tokens,
+                      got3.data());
+          const std::vector<double> s = abs_dot(DType::BF16, wb, rows, cols, xr, n_tokens);
+          for (size_t i = 0; i < got.size(); ++i)
+            ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), 4e-6 * s[i] + 1e-9)
+                << "token " << i / rows << " row " << i % rows << ": got " << got[i] << " want " << want[i];
+          ASSERT_EQ(0, std::memcmp(got.data(), got3.data(), got.size() * sizeof(float)));
+          const int64_t t = n_tokens - 1;
+          std::vector<float> single(static_cast<size_t>(rows));
+          matmul_with(table(), three, type, WeightLayout::Rows16, packed.data(), rows, cols, x.data() + t * cols, 1,
+                      single.data());
+          ASSERT_EQ(0, std::memcmp(single.data(), got.data() + t * rows, single.size() * sizeof(float)));
+        }
+  }
 }
 
 // The BF16 activation format: each float rounded as fp32_to_bf16 (ties to
@@ -251,7 +281,7 @@ TEST(Rows16Layout, RepacksWithinGroupsAndCopiesTails) {
     }
   }
   std::vector<uint8_t> w(64), out(64);
-  EXPECT_THROW(repack_rows16(DType::F16, w.data(), out.data(), 1, 32), Error);
+  EXPECT_THROW(repack_rows16(DType::F32, w.data(), out.data(), 1, 16), Error);
   // BF16: column pairs of 16 rows, an odd last column alone after them.
   const int64_t rows = 16, cols = 5;
   const std::vector<uint8_t> b = random_matrix(DType::BF16, rows, cols, 9);

@@ -390,6 +390,9 @@ TEST(Rows8Matmul, Q6_KSixteenBitSumsDoNotOverflow) {
 
 // The public path: the model asks for the preferred layout, repacks once and
 // passes the layout to matmul; results match the plain layout's to rounding.
+// F16 with AVX512_BF16 is rounded to bf16 in its preferred layout (weights and
+// activations each within relative 2^-9), so it matches to 2^-8 of sum |w x|;
+// Packed/Bf16MatmulTest checks that path exactly against a bf16 reference.
 TEST(Rows8Matmul, PublicEntryPointsRepackAndMultiply) {
   ThreadPool pool(2);
   for (DType type : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
@@ -410,7 +413,9 @@ TEST(Rows8Matmul, PublicEntryPointsRepackAndMultiply) {
     matmul(pool, type, w.data(), rows, cols, x.data(), n_tokens, plain.data());
     matmul(pool, type, layout, packed.data(), rows, cols, x.data(), n_tokens, got.data());
     const std::vector<double> s = abs_dot(type, w, rows, cols, x, n_tokens);
-    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], plain[i], 2e-6 * s[i]) << i;
+    const bool bf16 = active_table().matmul_for(type, layout)->act == ActFormat::BF16;
+    const double bound = bf16 ? 1.0 / 256 + 2e-6 : 2e-6;
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], plain[i], bound * s[i]) << i;
   }
 }
 
