@@ -245,21 +245,7 @@ Array items_of(Interpreter& in, const Value& v, const char* what) {
 Array sequence(Interpreter& in, const Value& v, const char* what) {
   if (v.is_string()) in.charge(v.as_string().size() * 64);  // a value per character
   if (v.is_object()) in.charge(v.as_object().items.size() * 64);
-  switch (v.type()) {
-    case Value::Type::Array: return v.as_array();
-    case Value::Type::Object: {
-      Array keys;
-      for (const auto& kv : v.as_object().items) keys.emplace_back(kv.first);
-      return keys;
-    }
-    case Value::Type::String: {
-      Array chars;
-      for (std::string& c : utf8_chars(v.as_string())) chars.emplace_back(std::move(c));
-      return chars;
-    }
-    case Value::Type::Undefined: return {};
-    default: throw TemplateError(std::string(what) + ": needs a list, not a " + v.type_name());
-  }
+  return iteration_items(v, what);
 }
 
 // An item's attribute for selectattr / map / sort / join: a dict key, dotted paths allowed.

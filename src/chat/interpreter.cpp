@@ -179,34 +179,11 @@ Interpreter::Flow Interpreter::exec(const Body& body, std::string& out) {
   return Flow::Normal;
 }
 
-namespace {
-
-// The items a for loop walks: a list's items, a dict's keys, a string's characters.
-Array loop_items(const Value& v) {
-  switch (v.type()) {
-    case Value::Type::Array: return v.as_array();
-    case Value::Type::Object: {
-      Array keys;
-      for (const auto& kv : v.as_object().items) keys.emplace_back(kv.first);
-      return keys;
-    }
-    case Value::Type::String: {
-      Array chars;
-      for (std::string& c : utf8_chars(v.as_string())) chars.emplace_back(std::move(c));
-      return chars;
-    }
-    case Value::Type::Undefined: return {};
-    default: throw TemplateError(std::string("cannot loop over a value of type ") + v.type_name());
-  }
-}
-
-}  // namespace
-
 Interpreter::Flow Interpreter::exec_for(const Stmt& s, std::string& out) {
   Depth d(*this, s.pos);
   const Value seq = eval(*s.expr);
   if (seq.is_string()) charge(seq.as_string().size() * 64);  // a value per character
-  Array items = loop_items(seq);
+  Array items = iteration_items(seq, "for");
   charge(items.size() * sizeof(Value));
   auto bind = [&](const Value& item) {
     if (s.targets.size() == 1) return assign(s.targets[0], item);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "chat/template_error.h"
+#include "chat/utf8_text.h"
 
 namespace tessera::chat {
 
@@ -83,6 +84,24 @@ const char* Value::type_name() const {
   return "?";
 }
 
+Array iteration_items(const Value& v, const char* what) {
+  switch (v.type()) {
+    case Value::Type::Array: return v.as_array();
+    case Value::Type::Object: {
+      Array keys;
+      for (const auto& kv : v.as_object().items) keys.emplace_back(kv.first);
+      return keys;
+    }
+    case Value::Type::String: {
+      Array chars;
+      for (std::string& c : utf8_chars(v.as_string())) chars.emplace_back(std::move(c));
+      return chars;
+    }
+    case Value::Type::Undefined: return {};
+    default: throw TemplateError(std::string(what) + ": cannot walk a value of type " + v.type_name());
+  }
+}
+
 bool equals(const Value& a, const Value& b, size_t* work) {
   if (work) ++*work;
   if (a.is_number() && b.is_number()) {
@@ -137,11 +156,11 @@ std::string float_repr(double x) {
   std::string s(buf, r.ptr);
   const size_t e = s.find('e');
   if (e != std::string::npos) {  // Python: 1e-05, 1e+16 (at least two exponent digits)
-    std::string mant = s.substr(0, e), exp = s.substr(e + 1);
-    const char sign = exp[0] == '-' ? '-' : '+';
-    if (exp[0] == '-' || exp[0] == '+') exp.erase(0, 1);
-    if (exp.size() < 2) exp.insert(0, "0");
-    return mant + "e" + sign + exp;
+    const char sign = s[e + 1] == '-' ? '-' : '+';
+    const size_t digits = e + 1 + (s[e + 1] == '-' || s[e + 1] == '+' ? 1 : 0);
+    std::string out = s.substr(0, e) + "e" + sign;
+    if (s.size() - digits < 2) out += '0';
+    return out.append(s, digits, std::string::npos);
   }
   if (s.find('.') == std::string::npos) s += ".0";
   return s;

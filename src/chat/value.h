@@ -110,6 +110,10 @@ class Value {
       v_;
 };
 
+// What a for loop or a filter walks: a list's items, a dict's keys, a
+// string's characters (undefined: nothing). Throws TemplateError for others.
+Array iteration_items(const Value& v, const char* what);
+
 // Python's == between template values (1 == 1.0; lists and dicts compared
 // deeply). Adds the items and bytes it compared to *work when given.
 bool equals(const Value& a, const Value& b, size_t* work = nullptr);

@@ -27,6 +27,7 @@ const Case kCases[] = {
     {"x\n{# a comment #}\ny\n", "x\ny"},
     {"  {%+ if true %}k{% endif %}", "  k"},
     {"{{ 'a\\nb\\t\\'q\\'' }}", "a\nb\t'q'"},
+    {"{{ 1e-05 }} {{ 1e16 }} {{ 1.5e300 }} {{ 0.1 + 0.2 }} {{ 2.0 }} {{ [1.0, 'it\\'s'] }}", "1e-05 1e+16 1.5e+300 0.30000000000000004 2.0 [1.0, \"it's\"]"},
     // arithmetic and comparison
     {"{{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }}", "3 -4 2 3.5 1024 7 9"},
     {"{{ 'ab' ~ 1 ~ none }} {{ 'x' * 3 }} {{ [1] + [2] }} {{ 'a' + 'b' }}", "ab1None xxx [1, 2] ab"},
@@ -164,7 +165,7 @@ TEST(ChatInterpreter, RuntimeErrorsNameWhatAndWhere) {
   expect_error("{{ 'a' + 1 }}", "cannot apply '+' to a string and a integer");
   expect_error("{{ 1 // 0 }}", "division by zero");
   expect_error("{{ 9223372036854775807 + 1 }}", "integer overflow");
-  expect_error("{% for x in 5 %}{% endfor %}", "cannot loop over a value of type integer");
+  expect_error("{% for x in 5 %}{% endfor %}", "for: cannot walk a value of type integer");
   expect_error("{% set x = 1 %}{% set x.a = 2 %}", "only a namespace() takes attributes");
   expect_error("{{ messages[0].content.append(1) }}", "unknown method 'append'");
   expect_error("{% break %}", "'break' or 'continue' outside a loop");
