@@ -57,4 +57,14 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
+std::string read_text_file(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read text file '" + path + "'");
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > max_bytes) throw Error("'" + path + "' is larger than " + std::to_string(max_bytes) + " bytes");
+  return text;
+}
+
 }  // namespace tessera::cli

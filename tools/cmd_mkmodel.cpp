@@ -28,7 +28,10 @@ Runner add_mkmodel_command(CLI::App& app) {
   cmd->add_option("--window", spec->sliding_window, "Sliding window of a family that has one (phi3); default: the context");
   cmd->add_flag("--tied", spec->tied_output, "Share the output head with the token embedding");
   cmd->add_option("--seed", spec->seed, "Random seed")->capture_default_str();
-  return [spec, path] {
+  auto template_file = std::make_shared<std::string>();
+  cmd->add_option("--chat-template-file", *template_file, "Jinja chat template to store as tokenizer.chat_template");
+  return [spec, path, template_file] {
+    if (!template_file->empty()) spec->chat_template = read_text_file(*template_file, 1 << 20);
     spec->on_tensor = [](size_t i, size_t n, const std::string& name) {
       std::fprintf(stderr, "\r[%zu/%zu] %-40s", i + 1, n, name.c_str());
     };

@@ -29,6 +29,7 @@ using nlohmann::json;
 
 struct ServeArgs {
   std::string model, host = "127.0.0.1", api_key, alias;
+  std::string chat_template_file;  // replaces the model's chat template
   int port = 8080;
   int parallel = 4;        // -np: sequences in the batch at once
   int64_t ctx = 0;         // -c: KV pool in tokens (0: n_ctx x -np)
@@ -185,6 +186,8 @@ int serve(ServeArgs& a) {
   if (a.threads_http < 0) throw UsageError("--threads-http must be >= 0");
   if (a.ctx < 0 || a.ctx_seq < 0) throw UsageError("-c/--ctx-size must be >= 0");
   if (a.max_body < 1024) throw UsageError("--max-body must be at least 1024 bytes");
+  std::string chat_template;
+  if (!a.chat_template_file.empty()) chat_template = read_text_file(a.chat_template_file, 1 << 20);
   auto s = std::make_shared<Server>();
   s->args = a;
   s->created = static_cast<int64_t>(std::time(nullptr));
@@ -337,6 +340,13 @@ int serve(ServeArgs& a) {
   std::thread loader([&] {
     try {
       s->model = LoadedModel::open(a.model);
+      if (!a.chat_template_file.empty()) {
+        try {
+          s->model->set_chat_template(chat_template);
+        } catch (const Error& e) {
+          throw Error(a.chat_template_file + ": " + e.what());
+        }
+      }
       ServiceOptions so;
       so.engine.n_ctx = a.ctx_seq;
       so.engine.n_batch = a.n_batch;
@@ -385,6 +395,8 @@ Runner add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' (all routes but /health)");
   cmd->add_option("--alias", a->alias, "Model name reported by /v1/models and in responses");
+  cmd->add_option("--chat-template-file", a->chat_template_file,
+                  "Jinja chat template to render chats with, instead of the model's (tokenizer.chat_template)");
   cmd->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")->capture_default_str();
   cmd->add_option("--max-queue", a->max_queue, "Requests waiting at most (more: 503)")->capture_default_str();
   add_cache_type_options(cmd, a->type_k, a->type_v);

@@ -41,5 +41,7 @@ void expand_llama_cpp_aliases(std::vector<std::string>& args);
 
 // Reads a whole file for -f options; throws UsageError naming the file.
 std::string read_text_file(const std::string& path);
+// At most max_bytes (a larger file is an Error), for files that must be small.
+std::string read_text_file(const std::string& path, size_t max_bytes);
 
 }  // namespace tessera::cli

@@ -168,18 +168,12 @@ ParsedRequest parse_completion(const json& body, const LoadedModel& model, int64
   return parse_common(body, n_ctx, std::move(tokens));
 }
 
-std::string render_chatml(const json& messages) {
-  std::string out;
-  for (const json& m : messages) out += "<|im_start|>" + m["role"].get<std::string>() + "\n" + m["content"].get<std::string>() + "<|im_end|>\n";
-  return out + "<|im_start|>assistant\n";
-}
-
 ParsedRequest parse_chat(const json& body, const LoadedModel& model, int64_t n_ctx) {
   if (!body.contains("messages") || !body["messages"].is_array())
     throw ApiError(400, "'messages' must be an array of {role, content}", "messages");
   const json& messages = body["messages"];
   if (messages.empty()) throw ApiError(400, "'messages' is empty", "messages");
-  json plain = json::array();
+  std::vector<ChatMessage> plain;
   for (const json& m : messages) {
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
       throw ApiError(400, "each message needs a string 'role'", "messages");
@@ -198,9 +192,15 @@ ParsedRequest parse_chat(const json& body, const LoadedModel& model, int64_t n_c
     } else {
       throw ApiError(400, "each message needs 'content' (a string or text parts)", "messages");
     }
-    plain.push_back({{"role", role == "developer" ? "system" : role}, {"content", content}});
+    plain.push_back({role == "developer" ? "system" : role, std::move(content)});
   }
-  return parse_common(body, n_ctx, model.tokenize(render_chatml(plain), true, /*parse_special=*/true));
+  std::vector<int32_t> prompt;
+  try {
+    prompt = model.tokenize_chat(plain, /*add_generation_prompt=*/true);
+  } catch (const Error& e) {  // the template's fault or its refusal of these messages
+    throw ApiError(400, e.what(), "messages");
+  }
+  return parse_common(body, n_ctx, std::move(prompt));
 }
 
 json usage_json(const GenerationUsage& u) {

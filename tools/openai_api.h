@@ -41,12 +41,10 @@ struct ParsedRequest {
 
 // /v1/completions: prompt (string or token ids), max_tokens, sampling, stop, n, stream.
 ParsedRequest parse_completion(const nlohmann::json& body, const LoadedModel& model, int64_t n_ctx);
-// /v1/chat/completions: messages rendered with the chat template, then as above.
+// /v1/chat/completions: messages ({role, content}; content a string or text parts)
+// rendered with the model's chat template (LoadedModel::tokenize_chat), then as
+// above. A template error or refusal is ApiError 400 naming it.
 ParsedRequest parse_chat(const nlohmann::json& body, const LoadedModel& model, int64_t n_ctx);
-
-// The ChatML prompt of messages ({role, content} with role system, user,
-// assistant or tool), ending with the assistant's turn opened.
-std::string render_chatml(const nlohmann::json& messages);
 
 nlohmann::json usage_json(const GenerationUsage& u);
 

@@ -90,6 +90,7 @@ struct RandomModelSpec {
   std::string weight_type = "f32";  // format of the weight matrices, or a mixture, as ConvertOptions
   bool tied_output = false;
   uint64_t seed = 1;
+  std::string chat_template;  // Jinja text stored as tokenizer.chat_template (none when empty)
   std::function<void(size_t, size_t, const std::string&)> on_tensor;  // index, count, name
 };
 
@@ -206,6 +207,11 @@ struct GenerateStats {
   std::vector<int32_t> prompt_tokens, generated_tokens;
 };
 
+// One message of a chat: role ("system", "user", "assistant", "tool") and text.
+struct ChatMessage {
+  std::string role, content;
+};
+
 // The machine's limits, measured by microbenchmarks on n_threads threads.
 struct MachineInfo {
   std::string cpu;         // CPUID brand string
@@ -240,6 +246,23 @@ class LoadedModel {
   std::string token_text(int32_t id) const;   // its vocabulary string
   bool is_end_of_generation(int32_t id) const;  // end of text, end of turn, ...
   std::string detokenize(const std::vector<int32_t>& ids) const;
+
+  // The model's chat template (the Jinja text of GGUF `tokenizer.chat_template`); "" if it has none.
+  std::string chat_template() const;
+  // Uses `source` instead of the model's template from now on (e.g. a file the user
+  // gives). Parses it now: throws Error naming the line and column of a fault.
+  void set_chat_template(const std::string& source);
+  // The prompt text of a chat: the messages rendered by the chat template (ChatML
+  // when the model has none) in a sandboxed Jinja interpreter, with the model's
+  // bos_token / eos_token text; add_generation_prompt opens the assistant's turn.
+  // A template that shows no system message gets the system text folded into the
+  // next user message. Throws Error: a bad template, or one that refuses the
+  // messages (raise_exception), with its message.
+  std::string apply_chat_template(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
+  // apply_chat_template's text as prompt tokens: special tokens parsed, BOS added only
+  // when the vocabulary wants one and the text does not already start with it, and a
+  // final EOS (a template that closes the last turn) left off, as llama.cpp does.
+  std::vector<int32_t> tokenize_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
 
   // An executor of many sequences over this model (it must outlive the engine).
   std::unique_ptr<Engine> new_engine(const EngineOptions& options = {}) const;

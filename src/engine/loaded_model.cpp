@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "engine/chat_prompt.h"
 #include "engine/generator.h"
 #include "engine/perplexity.h"
 #include "engine/sampler.h"
@@ -74,6 +75,7 @@ struct LoadedModel::Impl {
   std::unique_ptr<model::Model> model;  // null when opened vocab-only
   std::optional<model::ModelConfig> config;  // hyper-parameters, when the metadata has them
   std::string config_error;                  // why not, otherwise
+  std::unique_ptr<engine::ChatPrompt> chat;
   double load_seconds = 0;
 };
 
@@ -102,6 +104,10 @@ std::unique_ptr<LoadedModel> LoadedModel::open(const std::string& path, const Op
       impl->config_error = e.what();
     }
   }
+  const Tokenizer& tok = *impl->tokenizer;
+  impl->chat = std::make_unique<engine::ChatPrompt>(
+      impl->file->meta.get_string_opt("tokenizer.chat_template").value_or(""),
+      tok.bos_id() >= 0 ? tok.token_text(tok.bos_id()) : "", tok.eos_id() >= 0 ? tok.token_text(tok.eos_id()) : "");
   impl->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return std::unique_ptr<LoadedModel>(new LoadedModel(std::move(impl)));
 }
@@ -157,6 +163,26 @@ std::string LoadedModel::token_piece(int32_t id) const { return impl_->tokenizer
 std::string LoadedModel::token_text(int32_t id) const { return impl_->tokenizer->token_text(id); }
 bool LoadedModel::is_end_of_generation(int32_t id) const { return impl_->tokenizer->is_end_of_generation(id); }
 std::string LoadedModel::detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->decode(ids); }
+
+std::string LoadedModel::chat_template() const { return impl_->chat->model_template(); }
+void LoadedModel::set_chat_template(const std::string& source) { impl_->chat->set_template(source); }
+
+std::string LoadedModel::apply_chat_template(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
+  std::vector<chat::Message> m;
+  m.reserve(messages.size());
+  for (const ChatMessage& x : messages) m.push_back({x.role, x.content});
+  return impl_->chat->render(m, add_generation_prompt);
+}
+
+std::vector<int32_t> LoadedModel::tokenize_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
+  const std::string text = apply_chat_template(messages, add_generation_prompt);
+  const std::string& bos = impl_->chat->bos_text();
+  const bool has_bos = !bos.empty() && text.compare(0, bos.size(), bos) == 0;
+  std::vector<int32_t> ids = impl_->tokenizer->encode(text, /*add_bos=*/!has_bos, /*parse_special=*/true);
+  const int32_t eos = impl_->tokenizer->eos_id();
+  if (ids.size() > 1 && eos >= 0 && ids.back() == eos) ids.pop_back();
+  return ids;
+}
 
 struct Engine::Impl {
   Impl(const model::Model& model, const engine::EngineOptions& options) : engine(model, options) {}

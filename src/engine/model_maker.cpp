@@ -260,6 +260,7 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
   if (!kernels::supports(o.weight_type)) fail("cannot write weights as {}: no kernels for it", dtype_name(o.weight_type));
   io::GgufWriter w;
   add_model_metadata(w, s);
+  if (!o.chat_template.empty()) w.set_string("tokenizer.chat_template", o.chat_template);
   // llama.cpp's tools name a mixture by this key; without it they guess from the
   // commonest tensor type, which cannot tell Q4_K_S from Q4_K_M.
   if (o.mix) w.set_u32("general.file_type", quant_mix_file_type(*o.mix));
@@ -318,6 +319,7 @@ void make_random_model(const std::string& path, const RandomModelSpec& spec) {
     o.weight_type = std::get<DType>(choice);
   o.tied_output = spec.tied_output;
   o.seed = spec.seed;
+  o.chat_template = spec.chat_template;
   o.on_tensor = spec.on_tensor;
   engine::write_random_model(path, o);
 }

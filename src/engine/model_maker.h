@@ -55,6 +55,7 @@ struct RandomModelOptions {
   std::optional<QuantMix> mix;     // instead of weight_type: each tensor by the mixture's rule
   bool tied_output = false;
   uint64_t seed = 1;
+  std::string chat_template;  // written as tokenizer.chat_template when not empty
   std::function<void(size_t index, size_t count, const std::string& name)> on_tensor;
 };
 

@@ -1,5 +1,7 @@
 #include "tokenizer/utf8.h"
 
+#include "core/utf8_encode.h"
+
 #include <array>
 
 namespace tessera::utf8 {
@@ -41,23 +43,7 @@ size_t decode(std::string_view text, size_t pos, uint32_t* cp) {
   return 0;
 }
 
-void append(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+void append(std::string& out, uint32_t cp) { append_utf8(out, cp); }
 
 std::string sanitize(std::string_view text) {
   std::string out;

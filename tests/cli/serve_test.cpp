@@ -302,6 +302,71 @@ TEST(Serve, SigtermStopsCleanly) {
   EXPECT_NE(server.read_log().find("SIGTERM: stopping"), std::string::npos) << server.read_log();
 }
 
+// A model whose GGUF carries a chat template: chats are rendered with it (one
+// BOS, from the template's bos_token), a refusal by raise_exception is a 400
+// naming it, and --chat-template-file replaces the template.
+TEST(Serve, ChatsUseTheModelsTemplate) {
+  test::TempDir dir;
+  const std::string tmpl = dir.file("template.jinja"), model = dir.file("templated.gguf");
+  test::write_file(tmpl,
+                   "{{ bos_token }}{% for m in messages %}{% if m.content == 'forbidden' %}"
+                   "{{ raise_exception('the word is forbidden') }}{% endif %}"
+                   "[{{ m.role | upper }}]{{ m.content | trim }}\n{% endfor %}"
+                   "{% if add_generation_prompt %}[ASSISTANT]{% endif %}\n");
+  auto r = run_tessera("mkmodel --preset tiny --chat-template-file '" + tmpl + "' '" + model + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_tessera("info -m '" + model + "'");
+  EXPECT_NE(r.out.find("tokenizer.chat_template"), std::string::npos) << r.out;
+
+  ServerProcess server("-np 2", model);
+  int status = 0;
+  const json body = {{"messages",
+                      {{{"role", "system"}, {"content", " Be brief. "}},
+                       {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "Hi "}}, {{"type", "text"}, {"text", "there"}}}}}}},
+                     {"max_tokens", 1},
+                     {"temperature", 0}};
+  const json reply = post(server, "/v1/chat/completions", body, &status);
+  ASSERT_EQ(status, 200) << reply.dump();
+  // The prompt is the template's text, "<s>" parsed as the one BOS token.
+  const json expected = post(server, "/tokenize", {{"content", "<s>[SYSTEM]Be brief.\n[USER]Hi there\n[ASSISTANT]"}}, &status);
+  const json plain = post(server, "/tokenize", {{"content", "[SYSTEM]Be brief.\n[USER]Hi there\n[ASSISTANT]"}}, &status);
+  ASSERT_EQ(expected["tokens"][0], 1);
+  ASSERT_EQ(expected["tokens"].size(), plain["tokens"].size() + 1);
+  EXPECT_EQ(reply["usage"]["prompt_tokens"], expected["tokens"].size());
+
+  const json refused = post(server, "/v1/chat/completions",
+                            {{"messages", {{{"role", "user"}, {"content", "forbidden"}}}}, {"max_tokens", 1}}, &status);
+  EXPECT_EQ(status, 400) << refused.dump();
+  const std::string message = refused["error"]["message"];
+  EXPECT_NE(message.find("the template raised an error: the word is forbidden"), std::string::npos) << message;
+  EXPECT_NE(message.find("line 1, column"), std::string::npos) << message;
+  EXPECT_EQ(refused["error"]["type"], "invalid_request_error");
+  EXPECT_EQ(refused["error"]["param"], "messages");
+
+  // --chat-template-file: the same model with another template.
+  const std::string other = dir.file("other.jinja");
+  test::write_file(other, "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}<assistant>");
+  ServerProcess overridden("-np 1 --chat-template-file '" + other + "'", model);
+  const json reply2 = post(overridden, "/v1/chat/completions",
+                           {{"messages", {{{"role", "user"}, {"content", "forbidden"}}}}, {"max_tokens", 1}}, &status);
+  ASSERT_EQ(status, 200) << reply2.dump();
+  const json expected2 = post(overridden, "/tokenize", {{"content", "<user>forbidden<assistant>"}, {"add_special", true}}, &status);
+  EXPECT_EQ(reply2["usage"]["prompt_tokens"], expected2["tokens"].size());
+}
+
+TEST(Serve, BadChatTemplateFiles) {
+  test::TempDir dir;
+  const std::string bad = dir.file("bad.jinja");
+  test::write_file(bad, "{% for m in messages %}\n{{ m.content | frobnicate }}{% endfor %\n");
+  auto r = run_tessera("serve -m '" + kModel + "' --port 0 --chat-template-file '" + bad + "'");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("chat template: line 2"), std::string::npos) << r.err;
+  r = run_tessera("serve -m '" + kModel + "' --port 0 --chat-template-file '" + dir.file("missing.jinja") + "'");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("missing.jinja"), std::string::npos) << r.err;
+}
+
 TEST(Serve, BadCommandLines) {
   auto r = run_tessera("serve -m " + kModel + " -np 0");
   EXPECT_EQ(r.exit_code, 2) << r.err;

@@ -26,11 +26,11 @@ inline const std::string kDemoModel = std::string(TESSERA_SOURCE_DIR) + "/models
 
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::string& extra_args) {
+  explicit ServerProcess(const std::string& extra_args, const std::string& model = kDemoModel) {
     log_ = dir_.file("serve.log");
     pid_ = fork();
     if (pid_ == 0) {
-      const std::string cmd = std::string(TESSERA_BIN) + " serve -m '" + kDemoModel + "' --port 0 -t 2 " + extra_args +
+      const std::string cmd = std::string(TESSERA_BIN) + " serve -m '" + model + "' --port 0 -t 2 " + extra_args +
                               " 2> '" + log_ + "'";
       execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
       _exit(127);
