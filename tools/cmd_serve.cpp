@@ -2,7 +2,7 @@
 // GenerationService (cpp-httplib for HTTP, nlohmann-json for JSON). Routes:
 // /v1/chat/completions, /v1/completions (plain or streamed as server-sent
 // events), /v1/models, /health (503 while the model loads), /metrics
-// (Prometheus text), /tokenize, /detokenize.
+// (Prometheus text), /tokenize, /detokenize; GET / is the web chat page.
 #include <fmt/format.h>
 #include <httplib.h>
 
@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "chat_page.h"
 #include "commands.h"
 #include "openai_api.h"
 #include "tessera/error.h"
@@ -194,9 +195,10 @@ int serve(ServeArgs& a) {
     std::fprintf(stderr, "%s %s %d%s%s\n", req.method.c_str(), req.path.c_str(), res.status,
                  tokens.empty() ? "" : " tokens ", tokens.c_str());
   });
-  // Authorization and readiness before any route; /health is always open.
+  // Authorization and readiness before any route; /health and the page (which
+  // asks the user for the key) are always open.
   http.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    if (req.path == "/health" || req.path == "/") return httplib::Server::HandlerResponse::Unhandled;
     if (!s->args.api_key.empty() && req.get_header_value("Authorization") != "Bearer " + s->args.api_key) {
       send_error(res, 401, "invalid API key: send 'Authorization: Bearer <key>'", "authentication_error");
       return httplib::Server::HandlerResponse::Handled;
@@ -225,6 +227,11 @@ int serve(ServeArgs& a) {
     } else {
       res.set_content(R"({"status":"ok"})", "application/json");
     }
+  });
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Content-Security-Policy", kChatPageCsp);
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(std::string(chat_page_html()), "text/html; charset=utf-8");
   });
   http.Get("/v1/models", guarded([s](const httplib::Request&, httplib::Response& res) {
              const json m = {{"id", s->model_id}, {"object", "model"}, {"created", s->created}, {"owned_by", "tessera"}};
