@@ -195,22 +195,15 @@ int serve(ServeArgs& a) {
     std::fprintf(stderr, "%s %s %d%s%s\n", req.method.c_str(), req.path.c_str(), res.status,
                  tokens.empty() ? "" : " tokens ", tokens.c_str());
   });
-  // Authorization and readiness before any route; /health and the page (which
-  // asks the user for the key) are always open.
-  http.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == "/health" || req.path == "/") return httplib::Server::HandlerResponse::Unhandled;
-    if (!s->args.api_key.empty() && req.get_header_value("Authorization") != "Bearer " + s->args.api_key) {
-      send_error(res, 401, "invalid API key: send 'Authorization: Bearer <key>'", "authentication_error");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (!s->ready) {
-      send_error(res, 503, "the model is loading", "server_error");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+  // Every route but /health and the page (which asks the user for the key) needs
+  // the key and a loaded model. Checked once the body is read: a request refused
+  // before (in a pre-routing handler) would leave its body in the connection, to
+  // be parsed as the next request on it.
   auto guarded = [s](auto&& handler) {
     return [s, handler](const httplib::Request& req, httplib::Response& res) {
+      if (!s->args.api_key.empty() && req.get_header_value("Authorization") != "Bearer " + s->args.api_key)
+        return send_error(res, 401, "invalid API key: send 'Authorization: Bearer <key>'", "authentication_error");
+      if (!s->ready) return send_error(res, 503, "the model is loading", "server_error");
       try {
         handler(req, res);
       } catch (const ApiError& e) {

@@ -74,7 +74,10 @@ class ChromeDriverProcess {
       for (int i = 0; i < 200 && !ready_; ++i) {  // up to 20 s
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         auto r = client().Get("/status");
-        ready_ = r && r->status == 200 && nlohmann::json::parse(r->body, nullptr, false).value("value", nlohmann::json::object()).value("ready", false);
+        if (r && r->status == 200) {
+          const nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
+          ready_ = j.is_object() && j.contains("value") && j["value"].is_object() && j["value"].value("ready", false);
+        }
         int status = 0;
         if (!ready_ && waitpid(pid_, &status, WNOHANG) == pid_) {  // exited: the port was taken meanwhile, or worse
           pid_ = -1;
