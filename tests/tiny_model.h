@@ -20,12 +20,13 @@ struct TinyModelSpec {
   bool tied_output = false;
   uint32_t seed = 1;
   DType round_through = DType::F32;  // round weights through this format first
+  std::string arch = "llama";
 
-  engine::ModelShape shape() const { return {n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx}; }
+  engine::ModelShape shape() const { return {n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, arch}; }
 };
 
 inline void add_tiny_metadata(io::GgufWriter& w, const TinyModelSpec& s) {
-  engine::add_llama_metadata(w, s.shape(), engine::synthetic_vocab(s.n_vocab));
+  engine::add_model_metadata(w, s.shape());
 }
 
 inline io::GgufWriter make_tiny_model(const TinyModelSpec& s) {
@@ -33,13 +34,14 @@ inline io::GgufWriter make_tiny_model(const TinyModelSpec& s) {
   add_tiny_metadata(w, s);
   std::mt19937 rng(s.seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  engine::for_each_llama_tensor(s.shape(), s.tied_output, [&](const std::string& name, std::vector<int64_t> ne) {
+  engine::for_each_model_tensor(s.shape(), s.tied_output, [&](const std::string& name, std::vector<int64_t> ne) {
     int64_t n = 1;
     for (auto d : ne) n *= d;
     std::vector<float> values(static_cast<size_t>(n));
-    const bool is_norm = ne.size() == 1;
+    const bool is_norm = ne.size() == 1;  // norm weights near 1, biases near 0
     const float sd = is_norm ? 0.1f : 1.0f / std::sqrt(static_cast<float>(ne[0]));
-    for (auto& v : values) v = (is_norm ? 1.0f : 0.0f) + sd * normal(rng);
+    const float center = is_norm && name.find("norm.weight") != std::string::npos ? 1.0f : 0.0f;
+    for (auto& v : values) v = center + sd * normal(rng);
     const DType type = is_norm ? DType::F32 : s.weight_type;
     if (!is_norm && s.round_through != DType::F32) {
       std::vector<uint8_t> tmp(row_bytes(s.round_through, ne[0]));

@@ -1,5 +1,7 @@
-// tessera mkmodel: a random-weight llama GGUF of any shape and weight format,
+// tessera mkmodel: a random-weight GGUF of any supported family of any shape and weight format,
 // for benchmarks and tests that need no download.
+#include <fmt/format.h>
+
 #include <cstdio>
 
 #include "commands.h"
@@ -10,8 +12,9 @@ namespace tessera::cli {
 Runner add_mkmodel_command(CLI::App& app) {
   auto spec = std::make_shared<RandomModelSpec>();
   auto path = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("mkmodel", "Write a random-weight llama GGUF (benchmark / test model)");
+  auto* cmd = app.add_subcommand("mkmodel", "Write a random-weight GGUF of a supported family (benchmark / test model)");
   cmd->add_option("output", *path, "GGUF file to write")->required();
+  cmd->add_option("--arch", spec->arch, "Architecture: " + fmt::format("{}", fmt::join(architecture_names(), ", ")))->capture_default_str();
   cmd->add_option("--preset", spec->preset, "Shape: tiny, 110m, tinyllama-1.1b")->capture_default_str();
   cmd->add_option("--type", spec->weight_type, std::string("Weight format: ") + kWeightTypeHelp)
       ->capture_default_str();

@@ -82,6 +82,7 @@ void convert_model_file(const std::string& in_path, const std::string& out_path,
 void remove_unfinished_outputs_on_signals();
 
 struct RandomModelSpec {
+  std::string arch = "llama";   // general.architecture: llama, qwen2, qwen3
   std::string preset = "tiny";  // "tiny", "110m", "tinyllama-1.1b"
   // Overrides of the preset's shape; <= 0 keeps the preset's value.
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx = 0;
@@ -91,7 +92,8 @@ struct RandomModelSpec {
   std::function<void(size_t, size_t, const std::string&)> on_tensor;  // index, count, name
 };
 
-// Writes a llama GGUF with random weights and a valid synthetic vocabulary.
+// Writes a GGUF of the architecture with random weights and a valid synthetic
+// vocabulary of the family's tokenizer kind.
 // Throws UsageError for an unknown preset or type, Error for an invalid shape.
 void make_random_model(const std::string& path, const RandomModelSpec& spec);
 
@@ -217,6 +219,9 @@ int default_thread_count();
 
 // The names EngineOptions::cache_type_k / cache_type_v accept: "f32", "f16", "q8_0".
 std::vector<std::string> kv_cache_type_names();
+
+// The GGUF general.architecture values Tessera runs (and mkmodel writes).
+std::vector<std::string> architecture_names();
 
 class LoadedModel {
  public:

@@ -130,7 +130,7 @@ ModelSummary LoadedModel::summary() const {
     add("head dim", c.head_dim);
     add("ffn dim", c.n_ff);
     add("vocab size", c.n_vocab);
-    add("rms norm eps", c.rms_eps);
+    add("norm eps", c.norm_eps);
     add("rope dims", c.rope_dim);
     add("rope freq base", c.rope_freq_base);
     add("rope freq scale", c.rope_freq_scale);
@@ -203,6 +203,8 @@ std::unique_ptr<Engine> LoadedModel::new_engine(const EngineOptions& o) const {
 std::vector<std::string> kv_cache_type_names() {
   return {std::begin(model::kKvCacheTypeNames), std::end(model::kKvCacheTypeNames)};
 }
+
+std::vector<std::string> architecture_names() { return model::architecture_names(); }
 
 MachineInfo measure_machine(int n_threads, int repeats) {
   ThreadPool pool(n_threads > 0 ? n_threads : default_thread_count());

@@ -9,6 +9,7 @@
 #include "engine/row_converter.h"
 #include "kernels/kernels.h"
 #include "model/architecture.h"
+#include "model/model_config.h"
 #include "tessera/tessera.h"
 
 namespace tessera::engine {
@@ -71,18 +72,71 @@ std::vector<std::string> synthetic_vocab(int64_t n) {
   return v;
 }
 
-void add_llama_metadata(io::GgufWriter& w, const ModelShape& s, const std::vector<std::string>& vocab) {
-  w.set_string("general.architecture", "llama");
-  w.set_string("general.name", "tessera-random");
-  w.set_u32("llama.context_length", static_cast<uint32_t>(s.n_ctx));
-  w.set_u32("llama.embedding_length", static_cast<uint32_t>(s.n_embd));
-  w.set_u32("llama.block_count", static_cast<uint32_t>(s.n_layer));
-  w.set_u32("llama.feed_forward_length", static_cast<uint32_t>(s.n_ff));
-  w.set_u32("llama.attention.head_count", static_cast<uint32_t>(s.n_head));
-  w.set_u32("llama.attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
-  w.set_u32("llama.rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
-  w.set_f32("llama.rope.freq_base", 10000.0f);
-  w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+namespace {
+
+// GPT-2's byte-to-character mapping: printable Latin-1 bytes stand for
+// themselves, the others for U+0100 onwards in byte order.
+std::string byte_symbol(int b) {
+  const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+  int code = b;
+  if (!printable) {
+    int k = 0;
+    for (int x = 0; x < b; ++x)
+      if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174)) ++k;
+    code = 256 + k;
+  }
+  std::string out;
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else {
+    out += static_cast<char>(0xC0 | (code >> 6));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+  return out;
+}
+
+// How a family's real GGUF files name their tokenizer: SentencePiece-style
+// ("llama") or byte-level BPE ("gpt2" with a pre-tokenizer).
+struct FamilyFacts {
+  const char* arch;
+  const char* bpe_pre;  // BPE pre-tokenizer name, or null for a SentencePiece-style vocabulary
+  float rope_base;      // 0: no rope keys
+  float norm_eps;
+  bool head_dim_keys;  // writes attention.key_length / value_length
+  bool window_key;     // writes attention.sliding_window (= the context: no effect), which llama.cpp requires
+};
+
+const FamilyFacts kFamilyFacts[] = {
+    {"llama", nullptr, 10000.0f, 1e-5f, false, false},
+    {"qwen2", "qwen2", 1000000.0f, 1e-6f, false, false},
+    {"qwen3", "qwen2", 1000000.0f, 1e-6f, true, false},
+    {"phi3", nullptr, 10000.0f, 1e-5f, false, true},
+    {"gpt2", "gpt-2", 0.0f, 1e-5f, false, false},
+};
+
+const FamilyFacts& family_facts(const std::string& arch) {
+  for (const auto& f : kFamilyFacts)
+    if (arch == f.arch) return f;
+  model::find_architecture(arch, "model maker");  // names the supported ones
+  fail("internal error: the model maker has no facts for architecture '{}'", arch);
+}
+
+model::ModelConfig shape_config(const ModelShape& s) {
+  model::ModelConfig c;
+  c.arch = s.arch;
+  c.n_vocab = s.n_vocab;
+  c.n_ctx_train = s.n_ctx;
+  c.n_embd = s.n_embd;
+  c.n_layer = s.n_layer;
+  c.n_head = s.n_head;
+  c.n_head_kv = s.n_head_kv;
+  c.head_dim = s.n_embd / s.n_head;
+  c.n_ff = s.n_ff;
+  c.rope_dim = c.head_dim;
+  return c;
+}
+
+void add_spm_vocab(io::GgufWriter& w, const std::vector<std::string>& vocab) {
   std::vector<float> scores;
   std::vector<int32_t> types;
   for (size_t i = 0; i < vocab.size(); ++i) {
@@ -98,24 +152,99 @@ void add_llama_metadata(io::GgufWriter& w, const ModelShape& s, const std::vecto
   w.set_u32("tokenizer.ggml.unknown_token_id", 0);
 }
 
-void for_each_llama_tensor(const ModelShape& s, bool tied_output,
-                           const std::function<void(const std::string&, std::vector<int64_t>)>& add) {
-  const auto& n = model::find_architecture("llama", "model maker").tensors;
-  const int64_t kv = s.n_head_kv * (s.n_embd / s.n_head);
-  add(std::string(n.token_embd), {s.n_embd, s.n_vocab});
-  for (int64_t l = 0; l < s.n_layer; ++l) {
-    add(block_tensor(n.mixer_norm, l), {s.n_embd});
-    add(block_tensor(n.attn_q, l), {s.n_embd, s.n_embd});
-    add(block_tensor(n.attn_k, l), {s.n_embd, kv});
-    add(block_tensor(n.attn_v, l), {s.n_embd, kv});
-    add(block_tensor(n.attn_output, l), {s.n_embd, s.n_embd});
-    add(block_tensor(n.channel_norm, l), {s.n_embd});
-    add(block_tensor(n.ffn_gate, l), {s.n_embd, s.n_ff});
-    add(block_tensor(n.ffn_up, l), {s.n_embd, s.n_ff});
-    add(block_tensor(n.ffn_down, l), {s.n_ff, s.n_embd});
+// As Qwen's and GPT-2's files: no BOS added, <|endoftext|> ends a text.
+void add_bpe_vocab(io::GgufWriter& w, const BpeVocab& v, const char* pre) {
+  const auto n = static_cast<int32_t>(v.tokens.size());
+  std::vector<int32_t> types(v.tokens.size(), 1);
+  for (int32_t i = n - 3; i < n; ++i) types[static_cast<size_t>(i)] = 3;  // control
+  w.set_string("tokenizer.ggml.model", "gpt2");
+  w.set_string("tokenizer.ggml.pre", pre);
+  w.set_string_array("tokenizer.ggml.tokens", v.tokens);
+  w.set_i32_array("tokenizer.ggml.token_type", types);
+  w.set_string_array("tokenizer.ggml.merges", v.merges);
+  w.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(n - 3));
+  w.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(n - 3));
+  w.set_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(n - 3));
+  w.set_bool("tokenizer.ggml.add_bos_token", false);
+}
+
+}  // namespace
+
+BpeVocab synthetic_bpe_vocab(int64_t n) {
+  if (n < 259) fail("a vocabulary needs at least 259 tokens (256 bytes + 3 controls), got {}", n);
+  BpeVocab v;
+  for (int b = 0; b < 256; ++b) v.tokens.push_back(byte_symbol(b));
+  // Merged pieces: a space (Ġ) or letter followed by a letter, then longer
+  // pieces grown from those by one more letter, in that rank order.
+  const std::string space = byte_symbol(' ');
+  std::vector<std::string> firsts = {space};
+  for (char c = 'a'; c <= 'z'; ++c) firsts.emplace_back(1, c);
+  const int64_t pieces = n - 256 - 3;
+  std::vector<std::string> grown;
+  for (size_t level = 0; static_cast<int64_t>(v.merges.size()) < pieces; ++level) {
+    const std::vector<std::string>& lefts = level == 0 ? firsts : grown;
+    std::vector<std::string> next;
+    for (const std::string& left : lefts) {
+      for (char c = 'a'; c <= 'z' && static_cast<int64_t>(v.merges.size()) < pieces; ++c) {
+        v.merges.push_back(left + " " + std::string(1, c));
+        v.tokens.push_back(left + c);
+        next.push_back(left + c);
+      }
+    }
+    grown = std::move(next);
   }
-  add(std::string(n.output_norm), {s.n_embd});
-  if (!tied_output) add(std::string(n.output), {s.n_embd, s.n_vocab});
+  for (const char* control : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}) v.tokens.emplace_back(control);
+  return v;
+}
+
+void add_model_metadata(io::GgufWriter& w, const ModelShape& s) {
+  const FamilyFacts& f = family_facts(s.arch);
+  const std::string p = s.arch + ".";
+  w.set_string("general.architecture", s.arch);
+  w.set_string("general.name", "tessera-random");
+  w.set_u32(p + "context_length", static_cast<uint32_t>(s.n_ctx));
+  w.set_u32(p + "embedding_length", static_cast<uint32_t>(s.n_embd));
+  w.set_u32(p + "block_count", static_cast<uint32_t>(s.n_layer));
+  w.set_u32(p + "feed_forward_length", static_cast<uint32_t>(s.n_ff));
+  w.set_u32(p + "attention.head_count", static_cast<uint32_t>(s.n_head));
+  w.set_u32(p + "attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
+  if (f.head_dim_keys) {
+    w.set_u32(p + "attention.key_length", static_cast<uint32_t>(s.n_embd / s.n_head));
+    w.set_u32(p + "attention.value_length", static_cast<uint32_t>(s.n_embd / s.n_head));
+  }
+  if (f.window_key) w.set_u32(p + "attention.sliding_window", static_cast<uint32_t>(s.n_ctx));
+  if (f.rope_base > 0) {
+    w.set_u32(p + "rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
+    w.set_f32(p + "rope.freq_base", f.rope_base);
+  }
+  if (model::find_architecture(s.arch, "model maker").norm == model::NormKind::LayerNorm)
+    w.set_f32(p + "attention.layer_norm_epsilon", f.norm_eps);
+  else
+    w.set_f32(p + "attention.layer_norm_rms_epsilon", f.norm_eps);
+  if (f.bpe_pre)
+    add_bpe_vocab(w, synthetic_bpe_vocab(s.n_vocab), f.bpe_pre);
+  else
+    add_spm_vocab(w, synthetic_vocab(s.n_vocab));
+}
+
+void for_each_model_tensor(const ModelShape& s, bool tied_output,
+                           const std::function<void(const std::string&, std::vector<int64_t>)>& add) {
+  const model::Architecture& arch = model::find_architecture(s.arch, "model maker");
+  const model::ModelConfig c = shape_config(s);
+  auto wanted = [&](const model::TensorSpec& t) {
+    if (!t.optional) return true;
+    return t.role == model::Role::Output && !tied_output;
+  };
+  // File order as converters write it: model tensors before the blocks, the
+  // final norm and head after them, each block's tensors together.
+  for (const auto& t : arch.tensors)
+    if (t.role == model::Role::TokenEmbd) add(std::string(t.name), model::tensor_shape(t, c));
+  for (int64_t l = 0; l < s.n_layer; ++l)
+    for (const auto& t : arch.tensors)
+      if (t.per_layer() && wanted(t)) add(block_tensor(t.name, l), model::tensor_shape(t, c));
+  for (const auto& t : arch.tensors)
+    if (!t.per_layer() && t.role != model::Role::TokenEmbd && wanted(t))
+      add(std::string(t.name), model::tensor_shape(t, c));
 }
 
 void write_random_model(const std::string& path, const RandomModelOptions& o) {
@@ -125,17 +254,17 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
          s.n_head_kv);
   if (!kernels::supports(o.weight_type)) fail("cannot write weights as {}: no kernels for it", dtype_name(o.weight_type));
   io::GgufWriter w;
-  add_llama_metadata(w, s, synthetic_vocab(s.n_vocab));
+  add_model_metadata(w, s);
   // llama.cpp's tools name a mixture by this key; without it they guess from the
   // commonest tensor type, which cannot tell Q4_K_S from Q4_K_M.
   if (o.mix) w.set_u32("general.file_type", quant_mix_file_type(*o.mix));
   const MixedModel mixed{s.n_layer, !o.tied_output, s.n_head / s.n_head_kv};
   size_t count = 0, index = 0;
-  for_each_llama_tensor(s, o.tied_output, [&](const std::string&, std::vector<int64_t>) { ++count; });
+  for_each_model_tensor(s, o.tied_output, [&](const std::string&, std::vector<int64_t>) { ++count; });
   Rng rng{o.seed};
   std::vector<float> values;
   ThreadPool pool(default_thread_count());
-  for_each_llama_tensor(s, o.tied_output, [&](const std::string& name, std::vector<int64_t> ne) {
+  for_each_model_tensor(s, o.tied_output, [&](const std::string& name, std::vector<int64_t> ne) {
     if (o.on_tensor) o.on_tensor(index++, count, name);
     const bool is_vector = ne.size() == 1;
     const DType type = o.mix ? tensor_type_for(*o.mix, name, ne, mixed) : is_vector ? DType::F32 : o.weight_type;
@@ -146,7 +275,9 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
     // Values drawn in order from one generator (the file depends only on the
     // seed), then quantized on all threads.
     values.resize(static_cast<size_t>(rows * cols));
-    for (auto& x : values) x = (is_vector ? 1.0f : 0.0f) + scale * rng.uniform();
+    const bool norm_weight = name.find("norm.weight") != std::string::npos;  // near 1; biases near 0
+    const float center = is_vector && norm_weight ? 1.0f : 0.0f;
+    for (auto& x : values) x = center + scale * rng.uniform();
     std::vector<uint8_t> bytes(stride * static_cast<size_t>(rows));
     convert_rows(pool, type, rows, cols, bytes.data(), [&](int64_t r, float* row) {
       std::copy_n(values.data() + r * cols, cols, row);
@@ -173,6 +304,7 @@ void make_random_model(const std::string& path, const RandomModelSpec& spec) {
   over(o.shape.n_head_kv, spec.n_head_kv);
   over(o.shape.n_ff, spec.n_ff);
   over(o.shape.n_ctx, spec.n_ctx);
+  o.shape.arch = spec.arch;
   const auto choice = engine::parse_weight_type(spec.weight_type);
   if (const auto* mix = std::get_if<engine::QuantMix>(&choice))
     o.mix = *mix;

@@ -1,5 +1,7 @@
-// Random-weight llama models of any shape and weight format, with a valid
-// SentencePiece-style vocabulary: benchmark and test models that need no download.
+// Random-weight models of any supported family, shape and weight format, with a
+// valid synthetic vocabulary of the family's tokenizer kind (SentencePiece-style
+// for llama, byte-level BPE for Qwen): benchmark and test models that need no
+// download, with the keys and tensors llama.cpp expects of a converted model.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,7 @@ namespace tessera::engine {
 
 struct ModelShape {
   int64_t n_vocab = 512, n_embd = 64, n_layer = 2, n_head = 4, n_head_kv = 2, n_ff = 96, n_ctx = 256;
+  std::string arch = "llama";  // general.architecture (model::architecture_names())
 };
 
 // Named shapes: "tiny", "110m" (dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000),
@@ -28,11 +31,21 @@ std::vector<std::string> model_preset_names();
 // the 256 byte tokens, then distinct pieces (with and without the word marker).
 std::vector<std::string> synthetic_vocab(int64_t n);
 
-// general.* / llama.* / tokenizer.ggml.* keys for `shape` with `vocab`.
-void add_llama_metadata(io::GgufWriter& w, const ModelShape& shape, const std::vector<std::string>& vocab);
+// A byte-level BPE vocabulary (GPT-2's byte-to-character mapping) of exactly n
+// tokens (n >= 259): the 256 byte symbols, pieces made by `merges` (returned in
+// rank order), then the control tokens <|endoftext|>, <|im_start|>, <|im_end|>.
+struct BpeVocab {
+  std::vector<std::string> tokens, merges;
+};
+BpeVocab synthetic_bpe_vocab(int64_t n);
 
-// Calls add(name, ne) for every tensor of a llama model of this shape, in file order.
-void for_each_llama_tensor(const ModelShape& shape, bool tied_output,
+// general.* / <arch>.* / tokenizer.ggml.* keys of a model of this shape, with a
+// synthetic vocabulary of shape.n_vocab tokens. Throws Error for an unknown arch.
+void add_model_metadata(io::GgufWriter& w, const ModelShape& shape);
+
+// Calls add(name, ne) for every tensor of the family's schema (model/architecture.h)
+// at this shape, in file order; the optional output head unless tied, no rope factors.
+void for_each_model_tensor(const ModelShape& shape, bool tied_output,
                            const std::function<void(const std::string&, std::vector<int64_t>)>& add);
 
 struct RandomModelOptions {

@@ -48,6 +48,16 @@ void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float e
 
 void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p) { active_table().rope(x, n_heads, pos, p); }
 
+void add(float* out, const float* a, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+void layernorm(float* out, const float* x, const float* weight, const float* bias, int64_t n, float eps) {
+  ref::layernorm(out, x, weight, bias, n, eps);
+}
+
+void gelu(float* out, const float* x, int64_t n) { ref::gelu(out, x, n); }
+
 void softmax(float* x, int64_t n) { active_table().softmax(x, n); }
 
 void swiglu(float* out, const float* gate, const float* up, int64_t n) { active_table().swiglu(out, gate, up, n); }

@@ -321,4 +321,25 @@ void swiglu(float* out, const float* gate, const float* up, int64_t n) {
   }
 }
 
+// (x - mean) / sqrt(var + eps) * weight + bias, mean and variance in double.
+void layernorm(float* out, const float* x, const float* weight, const float* bias, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
+  const double mean = sum / static_cast<double>(n);
+  double var = 0.0;
+  for (int64_t i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+  const double scale = 1.0 / std::sqrt(var / static_cast<double>(n) + eps);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>((x[i] - mean) * scale) * weight[i] + (bias ? bias[i] : 0.0f);
+}
+
+// GELU, tanh approximation (GPT-2's "gelu_new").
+void gelu(float* out, const float* x, int64_t n) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    out[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+  }
+}
+
 }  // namespace tessera::kernels::ref

@@ -25,6 +25,8 @@ void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float e
 void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p);
 void softmax(float* x, int64_t n);
 void swiglu(float* out, const float* gate, const float* up, int64_t n);
+void layernorm(float* out, const float* x, const float* weight, const float* bias, int64_t n, float eps);
+void gelu(float* out, const float* x, int64_t n);
 
 // Every format of kernels.h's dequantize_row; n a multiple of the block size.
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);

@@ -1,42 +1,113 @@
-// Architectures as data: which token mixer and channel mixer each block uses,
-// and the tensor names of each part. Adding a family is mostly a new entry here.
+// Architectures as data. A family (GGUF's general.architecture) is a schema of
+// tensors (names and shapes, written once for weight binding, `tessera mkmodel`
+// and the readers) plus the options of its building blocks; `block_schedule`
+// turns it and the model's hyper-parameters into one LayerSpec per layer, which
+// is all the forward pass looks at. Adding a family is mostly a new entry here.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tessera::model {
 
-enum class MixerKind { Attention };
-enum class ChannelKind { SwiGLU };
+struct ModelConfig;
 
-struct TensorNames {
-  std::string_view token_embd = "token_embd.weight";
-  std::string_view output_norm = "output_norm.weight";
-  std::string_view output = "output.weight";  // absent: tied to token_embd
-  std::string_view rope_freqs = "rope_freqs.weight";  // optional per-dim rope factors
-  // Per block; "{}" is the block index.
-  std::string_view mixer_norm = "blk.{}.attn_norm.weight";
-  std::string_view attn_q = "blk.{}.attn_q.weight";
-  std::string_view attn_k = "blk.{}.attn_k.weight";
-  std::string_view attn_v = "blk.{}.attn_v.weight";
-  std::string_view attn_output = "blk.{}.attn_output.weight";
-  std::string_view channel_norm = "blk.{}.ffn_norm.weight";
-  std::string_view ffn_gate = "blk.{}.ffn_gate.weight";
-  std::string_view ffn_up = "blk.{}.ffn_up.weight";
-  std::string_view ffn_down = "blk.{}.ffn_down.weight";
+enum class MixerKind { Attention };
+enum class ChannelKind {
+  SwiGLU,   // down(silu(gate x) * up x)
+  GeluMlp,  // down(gelu(up x + b) ) + b  (GPT-2)
+};
+enum class NormKind {
+  RMSNorm,    // x / rms(x) * w
+  LayerNorm,  // (x - mean) / std * w + b
+};
+
+// What a tensor is for; the binder puts each into its slot of the weights.
+enum class Role : uint8_t {
+  // Whole model.
+  TokenEmbd,
+  PosEmbd,  // learned absolute positions (GPT-2)
+  OutputNorm,
+  OutputNormBias,
+  Output,     // absent when optional: tied to TokenEmbd
+  RopeFreqs,  // per-dimension rope factors
+  // Per layer.
+  AttnNorm,
+  AttnNormBias,
+  AttnQ,
+  AttnK,
+  AttnV,
+  AttnQKV,  // q, k and v rows in one matrix (bound as three views)
+  AttnQKVBias,
+  AttnQBias,
+  AttnKBias,
+  AttnVBias,
+  AttnQNorm,  // RMSNorm of each head's query (and key) before rope
+  AttnKNorm,
+  AttnOutput,
+  AttnOutputBias,
+  FfnNorm,
+  FfnNormBias,
+  FfnGate,
+  FfnUp,
+  FfnUpBias,
+  FfnGateUp,  // gate rows then up rows in one matrix (bound as two views)
+  FfnDown,
+  FfnDownBias,
+  RopeFactorsLong,  // LongRoPE (Phi-3 128k): refused until supported
+  RopeFactorsShort,
+};
+
+// A tensor dimension in terms of the hyper-parameters.
+enum class Dim : uint8_t { None, Embd, Vocab, QDim, KvDim, QkvDim, Ff, Ff2, HeadDim, RopeHalf, CtxTrain };
+
+struct TensorSpec {
+  Role role;
+  std::string_view name;  // per-layer names hold "{}" for the layer index
+  Dim ne0, ne1 = Dim::None;  // GGUF order: ne0 is the row length; ne1 None for a vector
+  bool optional = false;
+  bool per_layer() const { return name.find("{}") != std::string_view::npos; }
+};
+
+// Options of the attention mixer that a family fixes for all its layers.
+struct AttentionOptions {
+  bool qkv_bias = false;     // biases on the q, k and v projections (Qwen2, GPT-2)
+  bool output_bias = false;  // bias on the output projection (GPT-2)
+  bool qk_norm = false;      // per-head RMSNorm of q and k before rope (Qwen3)
+  bool rope = true;          // rotary positions (GPT-2 has learned ones instead)
 };
 
 struct Architecture {
   std::string_view name;  // general.architecture
+  MixerKind mixer = MixerKind::Attention;
+  ChannelKind channel = ChannelKind::SwiGLU;
+  NormKind norm = NormKind::RMSNorm;
+  bool rope_neox = false;  // rotate (i, i+d/2) pairs instead of (2i, 2i+1)
+  AttentionOptions attention;
+  std::vector<TensorSpec> tensors;
+
+  const TensorSpec& tensor(Role role) const;  // throws Error if the family has no such tensor
+};
+
+// One layer of the block schedule: x += mixer(norm(x)); x += channel(norm(x)).
+struct LayerSpec {
+  NormKind norm;
   MixerKind mixer;
+  AttentionOptions attention;
   ChannelKind channel;
-  bool rope_neox;         // rotate (i, i+d/2) pairs instead of (2i, 2i+1)
-  TensorNames tensors;
 };
 
 // The description of a GGUF architecture name; throws Error naming `source` and the
 // supported list when Tessera cannot run it.
 const Architecture& find_architecture(const std::string& name, const std::string& source);
+std::vector<std::string> architecture_names();
+
+// One LayerSpec per layer of a model of this family.
+std::vector<LayerSpec> block_schedule(const Architecture& arch, const ModelConfig& config);
+
+// The tensor's shape (GGUF order) for these hyper-parameters.
+std::vector<int64_t> tensor_shape(const TensorSpec& spec, const ModelConfig& config);
 
 }  // namespace tessera::model

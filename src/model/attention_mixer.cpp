@@ -8,8 +8,9 @@
 
 namespace tessera::model {
 
-void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeights& w, const float* rope_freqs,
-                     int64_t layer, KvStorage& kv, ForwardBuffers& buf, const Batch& batch) {
+void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionOptions& options,
+                     const AttentionWeights& w, const float* rope_freqs, int64_t layer, KvStorage& kv,
+                     ForwardBuffers& buf, const Batch& batch) {
   const int64_t d = c.head_dim, n = batch.n_tokens;
   // q = Wq (q_dim, n_embd) @ xn;  k, v = Wk, Wv (kv_dim, n_embd) @ xn
   multiply_each(pool, {{&w.q, buf.q.data()}, {&w.k, buf.k.data()}, {&w.v, buf.v.data()}}, buf.xn.data(), n);
@@ -18,13 +19,26 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeig
   for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t pos = buf.pos[static_cast<size_t>(t)];
-      kernels::rope(buf.q.data() + t * c.q_dim(), c.n_head, pos, rope);
+      float* q = buf.q.data() + t * c.q_dim();
       float* k = buf.k.data() + t * c.kv_dim();
-      kernels::rope(k, c.n_head_kv, pos, rope);
+      float* v = buf.v.data() + t * c.kv_dim();
+      if (options.qkv_bias) {
+        kernels::add(q, q, w.q_bias, c.q_dim());
+        kernels::add(k, k, w.k_bias, c.kv_dim());
+        kernels::add(v, v, w.v_bias, c.kv_dim());
+      }
+      if (options.qk_norm) {
+        for (int64_t h = 0; h < c.n_head; ++h) kernels::rmsnorm(q + h * d, q + h * d, w.q_norm, d, c.norm_eps);
+        for (int64_t h = 0; h < c.n_head_kv; ++h) kernels::rmsnorm(k + h * d, k + h * d, w.k_norm, d, c.norm_eps);
+      }
+      if (options.rope) {
+        kernels::rope(q, c.n_head, pos, rope);
+        kernels::rope(k, c.n_head_kv, pos, rope);
+      }
       // In the storage's types, in the row's own sequence's block.
       const BatchSequence& s = batch.seqs[buf.row_seq[static_cast<size_t>(t)]];
       const int32_t block = s.block_table[pos / KvStorage::kBlockSize];
-      kv.store(layer, block, pos % KvStorage::kBlockSize, k, buf.v.data() + t * c.kv_dim());
+      kv.store(layer, block, pos % KvStorage::kBlockSize, k, v);
     }
   });
 
@@ -33,6 +47,11 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeig
                      buf.attn.data());
   // delta = Wo (n_embd, q_dim) @ attn
   multiply(pool, w.o, buf.attn.data(), n, buf.delta.data());
+  if (options.output_bias)
+    for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t)
+        kernels::add(buf.delta.data() + t * c.n_embd, buf.delta.data() + t * c.n_embd, w.o_bias, c.n_embd);
+    });
 }
 
 }  // namespace tessera::model

@@ -5,6 +5,7 @@
 
 #include "core/thread_pool.h"
 #include "model/forward_buffers.h"
+#include "model/architecture.h"
 #include "model/batch.h"
 #include "model/kv_storage.h"
 #include "model/model_config.h"
@@ -14,7 +15,9 @@ namespace tessera::model {
 
 // Reads buf.xn (the batch's rows, at positions buf.pos), stores each row's K
 // and V in its sequence's block, and writes the mixer's output to buf.delta.
-void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionWeights& w, const float* rope_freqs,
-                     int64_t layer, KvStorage& kv, ForwardBuffers& buf, const Batch& batch);
+// `options` says which of the optional parts (biases, q/k norms) the layer has.
+void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionOptions& options,
+                     const AttentionWeights& w, const float* rope_freqs, int64_t layer, KvStorage& kv,
+                     ForwardBuffers& buf, const Batch& batch);
 
 }  // namespace tessera::model

@@ -3,7 +3,7 @@
 #include "core/error.h"
 #include "kernels/kernels.h"
 #include "model/attention_mixer.h"
-#include "model/swiglu_channel.h"
+#include "model/feed_forward.h"
 #include "model/token_ranges.h"
 
 namespace tessera::model {
@@ -12,6 +12,7 @@ Model::Model(std::shared_ptr<const io::ModelFile> file)
     : file_(std::move(file)),
       config_(read_model_config(file_->meta)),
       arch_(&find_architecture(config_.arch, file_->path)),
+      layers_(block_schedule(*arch_, config_)),
       weights_(bind_weights(*file_, *arch_, config_)) {
   config_.rope_neox = arch_->rope_neox;
   repack_for_kernels(weights_, file_->mapping.get());
@@ -41,6 +42,12 @@ void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers
     if (s.pos0 < 0 || s.n_blocks * KvStorage::kBlockSize < s.pos0 + s.n_tokens)
       fail("internal error: batch sequence {} at positions {}..{} has {} KV blocks", i, s.pos0,
            s.pos0 + s.n_tokens - 1, s.n_blocks);
+    if (c.max_positions > 0 && s.pos0 + s.n_tokens > c.max_positions)
+      fail("internal error: batch sequence {} reaches position {}, past the {} learned positions", i,
+           s.pos0 + s.n_tokens - 1, c.max_positions);
+    if (c.sliding_window > 0 && s.pos0 + s.n_tokens > c.sliding_window)
+      fail("internal error: batch sequence {} reaches position {}, past the attention window of {}", i,
+           s.pos0 + s.n_tokens - 1, c.sliding_window);
     for (int64_t k = 0; k < s.n_blocks; ++k)
       if (s.block_table[k] < 0 || s.block_table[k] >= kv.n_blocks())
         fail("internal error: batch sequence {} names KV block {} of {}", i, s.block_table[k], kv.n_blocks());
@@ -77,31 +84,50 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
         static_cast<const uint8_t*>(weights_.token_embd.data) + static_cast<size_t>(batch.tokens[t]) * embd_row;
     kernels::dequantize_row(weights_.token_embd.type, row, buf.x.data() + t * d, d);
   }
+  if (weights_.pos_embd.data) {  // learned positions: x += pos_embd[pos]
+    const size_t pos_row = row_bytes(weights_.pos_embd.type, d);
+    for (int64_t t = 0; t < n; ++t) {
+      const auto* row = static_cast<const uint8_t*>(weights_.pos_embd.data) +
+                        static_cast<size_t>(buf.pos[static_cast<size_t>(t)]) * pos_row;
+      kernels::dequantize_row(weights_.pos_embd.type, row, buf.delta.data() + t * d, d);
+      kernels::add(buf.x.data() + t * d, buf.x.data() + t * d, buf.delta.data() + t * d, d);
+    }
+  }
 
   // MetaFormer block: x += mixer(norm1(x)); x += channel(norm2(x)).
   auto add_delta = [&] {
     for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin * d; i < end * d; ++i) buf.x[static_cast<size_t>(i)] += buf.delta[static_cast<size_t>(i)];
+      kernels::add(&buf.x[begin * d], &buf.x[begin * d], &buf.delta[begin * d], (end - begin) * d);
     });
   };
-  auto norm = [&](const float* weight) {
+  auto norm_row = [&](NormKind kind, float* out, const float* x, const float* weight, const float* bias) {
+    if (kind == NormKind::LayerNorm)
+      kernels::layernorm(out, x, weight, bias, d, c.norm_eps);
+    else
+      kernels::rmsnorm(out, x, weight, d, c.norm_eps);
+  };
+  auto norm = [&](NormKind kind, const float* weight, const float* bias) {
     for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) kernels::rmsnorm(&buf.xn[t * d], &buf.x[t * d], weight, d, c.rms_eps);
+      for (int64_t t = begin; t < end; ++t) norm_row(kind, &buf.xn[t * d], &buf.x[t * d], weight, bias);
     });
   };
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const BlockWeights& blk = weights_.blocks[static_cast<size_t>(l)];
-    norm(blk.mixer_norm);
-    switch (arch_->mixer) {
+    const LayerSpec& layer = layers_[static_cast<size_t>(l)];
+    norm(layer.norm, blk.mixer_norm, blk.mixer_norm_bias);
+    switch (layer.mixer) {
       case MixerKind::Attention:
-        attention_mixer(pool, c, blk.attention, weights_.rope_freqs, l, kv, buf, batch);
+        attention_mixer(pool, c, layer.attention, blk.attention, weights_.rope_freqs, l, kv, buf, batch);
         break;
     }
     add_delta();
-    norm(blk.channel_norm);
-    switch (arch_->channel) {
+    norm(layer.norm, blk.channel_norm, blk.channel_norm_bias);
+    switch (layer.channel) {
       case ChannelKind::SwiGLU:
         swiglu_channel(pool, c, blk.mlp, buf, n);
+        break;
+      case ChannelKind::GeluMlp:
+        gelu_mlp_channel(pool, c, blk.mlp, buf, n);
         break;
     }
     add_delta();
@@ -111,7 +137,8 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
   const int64_t rows = batch.n_logit_rows;
   if (rows == 0) return;
   for (int64_t i = 0; i < rows; ++i)
-    kernels::rmsnorm(&buf.xn[i * d], &buf.x[batch.logit_rows[i] * d], weights_.output_norm, d, c.rms_eps);
+    norm_row(arch_->norm, &buf.xn[i * d], &buf.x[batch.logit_rows[i] * d], weights_.output_norm,
+             weights_.output_norm_bias);
   multiply(pool, weights_.output, buf.xn.data(), rows, logits);
 }
 

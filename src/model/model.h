@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "io/model_file.h"
@@ -26,6 +27,7 @@ class Model {
 
   const ModelConfig& config() const { return config_; }
   const Architecture& architecture() const { return *arch_; }
+  const std::vector<LayerSpec>& layers() const { return layers_; }
   const io::ModelFile& file() const { return *file_; }
 
   // A block pool of n_blocks blocks of KvStorage::kBlockSize positions.
@@ -47,6 +49,7 @@ class Model {
   std::shared_ptr<const io::ModelFile> file_;
   ModelConfig config_;
   const Architecture* arch_;
+  std::vector<LayerSpec> layers_;  // the block schedule
   ModelWeights weights_;
 };
 

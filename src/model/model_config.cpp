@@ -17,7 +17,7 @@ int64_t positive(const io::Metadata& meta, const std::string& key, int64_t value
 ModelConfig read_model_config(const io::Metadata& meta) {
   ModelConfig c;
   c.arch = meta.get_string("general.architecture");
-  find_architecture(c.arch, meta.source);  // throws for architectures we cannot run
+  const Architecture& arch = find_architecture(c.arch, meta.source);  // throws for architectures we cannot run
   c.name = meta.get_string_opt("general.name").value_or("");
   const std::string p = c.arch + ".";
   auto int_key = [&](const std::string& key, int64_t limit) {
@@ -44,9 +44,11 @@ ModelConfig read_model_config(const io::Metadata& meta) {
   if (meta.has(p + "attention.value_length") && meta.get_int(p + "attention.value_length") != c.head_dim)
     fail("{}: {}attention.value_length differs from key_length; Tessera needs them equal", meta.source, p);
 
-  const double eps = meta.get_float_opt(p + "attention.layer_norm_rms_epsilon").value_or(1e-5);
-  if (!(eps > 0 && eps < 1)) fail("{}: {}attention.layer_norm_rms_epsilon = {} is out of range", meta.source, p, eps);
-  c.rms_eps = static_cast<float>(eps);
+  const std::string eps_key =
+      p + (arch.norm == NormKind::LayerNorm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon");
+  const double eps = meta.get_float_opt(eps_key).value_or(1e-5);
+  if (!(eps > 0 && eps < 1)) fail("{}: {} = {} is out of range", meta.source, eps_key, eps);
+  c.norm_eps = static_cast<float>(eps);
 
   c.rope_dim = meta.has(p + "rope.dimension_count") ? int_key("rope.dimension_count", c.head_dim) : c.head_dim;
   if (c.rope_dim % 2 != 0) fail("{}: {}rope.dimension_count ({}) must be even", meta.source, p, c.rope_dim);
@@ -67,6 +69,10 @@ ModelConfig read_model_config(const io::Metadata& meta) {
     if (!(*factor >= 1)) fail("{}: {}rope.scale_linear = {} must be >= 1", meta.source, p, *factor);
     c.rope_freq_scale = static_cast<float>(1.0 / *factor);
   }
+
+  for (const TensorSpec& t : arch.tensors)
+    if (t.role == Role::PosEmbd) c.max_positions = c.n_ctx_train;
+  if (meta.has(p + "attention.sliding_window")) c.sliding_window = int_key("attention.sliding_window", 1 << 30);
 
   const auto& tokens = meta.get_string_array("tokenizer.ggml.tokens");
   c.n_vocab = static_cast<int64_t>(tokens.size());

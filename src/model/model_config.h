@@ -19,11 +19,13 @@ struct ModelConfig {
   int64_t n_head_kv = 0;
   int64_t head_dim = 0;     // <arch>.attention.key_length, default n_embd / n_head
   int64_t n_ff = 0;
-  float rms_eps = 1e-5f;
+  float norm_eps = 1e-5f;  // RMSNorm's or LayerNorm's epsilon, as the family's norm
   int64_t rope_dim = 0;     // dims rotated per head
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
   bool rope_neox = false;
+  int64_t max_positions = 0;   // learned positions: n_ctx_train, the most a sequence may hold; 0: no limit
+  int64_t sliding_window = 0;  // <arch>.attention.sliding_window: a query sees the last N positions; 0: all
 
   int64_t q_dim() const { return n_head * head_dim; }
   int64_t kv_dim() const { return n_head_kv * head_dim; }

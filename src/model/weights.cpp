@@ -34,10 +34,6 @@ class Binder {
   // converted once here.
   const float* vector(std::string_view name, int64_t n) {
     const auto& t = require(name);
-    return vector_of(t, n);
-  }
-
-  const float* vector_of(const io::TensorInfo& t, int64_t n) {
     check_shape(t, {n});
     if (t.type == DType::F32) return reinterpret_cast<const float*>(t.data);
     if (!kernels::supports(t.type))
@@ -63,30 +59,91 @@ std::string block_name(std::string_view pattern, int64_t layer) {
   return fmt::format(fmt::runtime(pattern), layer);
 }
 
+Matrix* matrix_slot(ModelWeights& w, BlockWeights* blk, Role role) {
+  switch (role) {
+    case Role::TokenEmbd: return &w.token_embd;
+    case Role::PosEmbd: return &w.pos_embd;
+    case Role::Output: return &w.output;
+    case Role::AttnQ: return &blk->attention.q;
+    case Role::AttnK: return &blk->attention.k;
+    case Role::AttnV: return &blk->attention.v;
+    case Role::AttnOutput: return &blk->attention.o;
+    case Role::FfnGate: return &blk->mlp.gate;
+    case Role::FfnUp: return &blk->mlp.up;
+    case Role::FfnDown: return &blk->mlp.down;
+    default: return nullptr;
+  }
+}
+
+const float** vector_slot(ModelWeights& w, BlockWeights* blk, Role role) {
+  switch (role) {
+    case Role::OutputNorm: return &w.output_norm;
+    case Role::OutputNormBias: return &w.output_norm_bias;
+    case Role::RopeFreqs: return &w.rope_freqs;
+    case Role::AttnNorm: return &blk->mixer_norm;
+    case Role::AttnNormBias: return &blk->mixer_norm_bias;
+    case Role::AttnOutputBias: return &blk->attention.o_bias;
+    case Role::FfnNormBias: return &blk->channel_norm_bias;
+    case Role::FfnUpBias: return &blk->mlp.up_bias;
+    case Role::FfnDownBias: return &blk->mlp.down_bias;
+    case Role::AttnQBias: return &blk->attention.q_bias;
+    case Role::AttnKBias: return &blk->attention.k_bias;
+    case Role::AttnVBias: return &blk->attention.v_bias;
+    case Role::AttnQNorm: return &blk->attention.q_norm;
+    case Role::AttnKNorm: return &blk->attention.k_norm;
+    case Role::FfnNorm: return &blk->channel_norm;
+    default: return nullptr;
+  }
+}
+
+// Consecutive row ranges of a fused matrix as matrices of their own (views).
+void split_rows(const Matrix& fused, std::initializer_list<std::pair<Matrix*, int64_t>> parts) {
+  const size_t stride = row_bytes(fused.type, fused.cols);
+  int64_t row = 0;
+  for (auto [m, rows] : parts) {
+    *m = fused;
+    m->data = static_cast<const uint8_t*>(fused.data) + static_cast<size_t>(row) * stride;
+    m->rows = rows;
+    row += rows;
+  }
+}
+
 }  // namespace
 
 ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, const ModelConfig& c) {
   ModelWeights w;
   Binder b(file, w);
-  const auto& n = arch.tensors;
-  w.token_embd = b.matrix(n.token_embd, c.n_vocab, c.n_embd);
-  w.output_norm = b.vector(n.output_norm, c.n_embd);
-  w.output = b.find(n.output) ? b.matrix(n.output, c.n_vocab, c.n_embd) : w.token_embd;
-  if (const auto* f = b.find(n.rope_freqs)) w.rope_freqs = b.vector_of(*f, c.rope_dim / 2);
-
   w.blocks.resize(static_cast<size_t>(c.n_layer));
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    auto& blk = w.blocks[static_cast<size_t>(l)];
-    blk.mixer_norm = b.vector(block_name(n.mixer_norm, l), c.n_embd);
-    blk.attention.q = b.matrix(block_name(n.attn_q, l), c.q_dim(), c.n_embd);
-    blk.attention.k = b.matrix(block_name(n.attn_k, l), c.kv_dim(), c.n_embd);
-    blk.attention.v = b.matrix(block_name(n.attn_v, l), c.kv_dim(), c.n_embd);
-    blk.attention.o = b.matrix(block_name(n.attn_output, l), c.n_embd, c.q_dim());
-    blk.channel_norm = b.vector(block_name(n.channel_norm, l), c.n_embd);
-    blk.mlp.gate = b.matrix(block_name(n.ffn_gate, l), c.n_ff, c.n_embd);
-    blk.mlp.up = b.matrix(block_name(n.ffn_up, l), c.n_ff, c.n_embd);
-    blk.mlp.down = b.matrix(block_name(n.ffn_down, l), c.n_embd, c.n_ff);
+  auto bind = [&](const TensorSpec& spec, const std::string& name, BlockWeights* blk) {
+    if (spec.optional && !b.find(name)) return;
+    const std::vector<int64_t> ne = tensor_shape(spec, c);
+    if (spec.role == Role::AttnQKV) {
+      split_rows(b.matrix(name, ne[1], ne[0]),
+                 {{&blk->attention.q, c.q_dim()}, {&blk->attention.k, c.kv_dim()}, {&blk->attention.v, c.kv_dim()}});
+    } else if (spec.role == Role::AttnQKVBias) {
+      const float* bias = b.vector(name, ne[0]);
+      blk->attention.q_bias = bias;
+      blk->attention.k_bias = bias + c.q_dim();
+      blk->attention.v_bias = bias + c.q_dim() + c.kv_dim();
+    } else if (spec.role == Role::FfnGateUp) {
+      split_rows(b.matrix(name, ne[1], ne[0]), {{&blk->mlp.gate, c.n_ff}, {&blk->mlp.up, c.n_ff}});
+    } else if (spec.role == Role::RopeFactorsLong || spec.role == Role::RopeFactorsShort) {
+      fail("{}: tensor '{}': LongRoPE scaling (Phi-3 128k-context models) is not supported yet", file.path, name);
+    } else if (Matrix* m = matrix_slot(w, blk, spec.role))
+      *m = b.matrix(name, ne[1], ne[0]);
+    else if (const float** v = vector_slot(w, blk, spec.role))
+      *v = b.vector(name, ne[0]);
+    else
+      fail("internal error: tensor role {} of '{}' has no slot", static_cast<int>(spec.role), name);
+  };
+  for (const TensorSpec& spec : arch.tensors) {
+    if (!spec.per_layer()) {
+      bind(spec, std::string(spec.name), nullptr);
+      continue;
+    }
+    for (int64_t l = 0; l < c.n_layer; ++l) bind(spec, block_name(spec.name, l), &w.blocks[static_cast<size_t>(l)]);
   }
+  if (w.output.data == nullptr) w.output = w.token_embd;  // tied head
   return w;
 }
 
@@ -99,7 +156,9 @@ std::vector<Matrix*> matrices_to_repack(ModelWeights& w) {
                       &b.mlp.down})
       out.push_back(m);
   out.push_back(&w.output);  // a tied head gets its own copy; token_embd stays plain
-  std::erase_if(out, [](const Matrix* m) { return kernels::preferred_layout(m->type) == kernels::WeightLayout::Plain; });
+  std::erase_if(out, [](const Matrix* m) {  // absent (a GELU MLP's gate) or used as stored
+    return m->data == nullptr || kernels::preferred_layout(m->type) == kernels::WeightLayout::Plain;
+  });
   return out;
 }
 

@@ -49,31 +49,44 @@ inline void multiply_each(ThreadPool& pool, std::initializer_list<std::pair<cons
 
 struct AttentionWeights {
   Matrix q, k, v, o;
+  const float* o_bias = nullptr;  // n_embd (AttentionOptions::output_bias)
+  const float* q_bias = nullptr;  // q_dim, kv_dim, kv_dim (AttentionOptions::qkv_bias)
+  const float* k_bias = nullptr;
+  const float* v_bias = nullptr;
+  const float* q_norm = nullptr;  // head_dim each (AttentionOptions::qk_norm)
+  const float* k_norm = nullptr;
 };
 
-struct SwigluWeights {
+// SwiGLU: gate, up, down; GELU MLP: up and down, with biases.
+struct FeedForwardWeights {
   Matrix gate, up, down;
+  const float* up_bias = nullptr;
+  const float* down_bias = nullptr;
 };
 
 struct BlockWeights {
   const float* mixer_norm = nullptr;
+  const float* mixer_norm_bias = nullptr;  // LayerNorm only
   AttentionWeights attention;
   const float* channel_norm = nullptr;
-  SwigluWeights mlp;
+  const float* channel_norm_bias = nullptr;
+  FeedForwardWeights mlp;
 };
 
 struct ModelWeights {
   Matrix token_embd;  // n_vocab rows of n_embd
+  Matrix pos_embd;    // n_ctx_train rows of n_embd, or none (data null)
   std::vector<BlockWeights> blocks;
   const float* output_norm = nullptr;
+  const float* output_norm_bias = nullptr;
   Matrix output;                     // n_vocab rows of n_embd (may alias token_embd)
   const float* rope_freqs = nullptr;  // rope_dim / 2 factors, or null
   std::vector<std::vector<float>> owned;  // vectors converted to F32 at load
   LargeBuffer repacked;  // matrices rearranged for the kernels, one after another
 };
 
-// Finds every tensor the architecture needs, checks shape and type, and returns
-// views into the file's mapping. Throws Error naming the tensor at fault.
+// Finds every tensor of the architecture's schema, checks shape and type, and
+// returns views into the file's mapping. Throws Error naming the tensor at fault.
 ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, const ModelConfig& config);
 
 // Rearranges, once, every matrix the active kernels multiply faster in another

@@ -20,7 +20,7 @@ std::map<std::string, DType> types_of_tinyllama(QuantMix mix, bool tied) {
   const ModelShape shape = model_preset("tinyllama-1.1b");
   const MixedModel model{shape.n_layer, !tied, shape.n_head / shape.n_head_kv};  // 32 heads over 4 kv heads
   std::map<std::string, DType> types;
-  for_each_llama_tensor(shape, tied, [&](const std::string& name, std::vector<int64_t> ne) {
+  for_each_model_tensor(shape, tied, [&](const std::string& name, std::vector<int64_t> ne) {
     types[name] = tensor_type_for(mix, name, ne, model);
   });
   return types;

@@ -278,5 +278,30 @@ TEST(ReferenceMatmul, ComputesRowsTimesTokens) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(y[i], want[i]) << i;
 }
 
+// Hand-worked values: x = (1, 2, 3, 4) has mean 2.5 and variance 1.25.
+TEST(ReferenceLayernorm, NormalisesScalesAndShifts) {
+  const float x[4] = {1, 2, 3, 4}, w[4] = {1, 2, 1, 1}, b[4] = {0, 0, 0, 10};
+  float out[4];
+  ref::layernorm(out, x, w, b, 4, 0.0f);
+  const float s = 1.0f / std::sqrt(1.25f);
+  EXPECT_NEAR(out[0], -1.5f * s, 1e-6);
+  EXPECT_NEAR(out[1], 2 * -0.5f * s, 1e-6);
+  EXPECT_NEAR(out[2], 0.5f * s, 1e-6);
+  EXPECT_NEAR(out[3], 1.5f * s + 10, 1e-5);
+}
+
+// GPT-2's GELU (tanh form) at points worked out by hand: gelu(0) = 0,
+// gelu(1) = 0.5 (1 + tanh(sqrt(2/pi) 1.044715)) = 0.841192, gelu(-1) = -0.158808,
+// and x for large x.
+TEST(ReferenceGelu, TanhApproximation) {
+  const float x[4] = {0, 1, -1, 8};
+  float out[4];
+  ref::gelu(out, x, 4);
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_NEAR(out[1], 0.841192f, 1e-6);
+  EXPECT_NEAR(out[2], -0.158808f, 1e-6);
+  EXPECT_NEAR(out[3], 8.0f, 1e-6);
+}
+
 }  // namespace
 }  // namespace tessera::kernels

@@ -130,7 +130,7 @@ io::GgufWriter tiny_with(const std::function<void(std::string&, DType&, std::vec
   io::GgufWriter w;
   test::add_tiny_metadata(w, s);
   if (meta) meta(w);
-  engine::for_each_llama_tensor(s.shape(), s.tied_output, [&](const std::string& name0, std::vector<int64_t> ne) {
+  engine::for_each_model_tensor(s.shape(), s.tied_output, [&](const std::string& name0, std::vector<int64_t> ne) {
     std::string name = name0;
     DType type = DType::F32;
     edit(name, type, ne);
@@ -178,7 +178,55 @@ TEST(ModelLoad, MissingMetadataKey) {
 TEST(ModelLoad, UnsupportedArchitecture) {
   expect_load_error(tiny_with([](std::string&, DType&, std::vector<int64_t>&) {},
                               [](io::GgufWriter& w) { w.set_string("general.architecture", "mamba"); }),
-                    "architecture 'mamba' is not supported");
+                    "architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, phi3, gpt2)");
+}
+
+// Each family's own tensors are checked by name and shape like llama's.
+TEST(ModelLoad, MissingFamilyTensor) {
+  test::TinyModelSpec qwen2;
+  qwen2.arch = "qwen2";
+  expect_load_error(tiny_with([](std::string& name, DType&, std::vector<int64_t>&) {
+                      if (name == "blk.1.attn_k.bias") name.clear();
+                    },
+                              {}, qwen2),
+                    "required tensor 'blk.1.attn_k.bias' is missing");
+  test::TinyModelSpec phi3;
+  phi3.arch = "phi3";
+  expect_load_error(tiny_with([](std::string& name, DType&, std::vector<int64_t>& ne) {
+                      if (name == "blk.0.attn_qkv.weight") ne = {64, 64};
+                    },
+                              {}, phi3),
+                    "tensor 'blk.0.attn_qkv.weight' has shape [64, 64], expected [64, 128]");
+}
+
+TEST(ModelLoad, LongRopeFactorsAreRefused) {
+  test::TinyModelSpec phi3;
+  phi3.arch = "phi3";
+  expect_load_error(tiny_with([](std::string&, DType&, std::vector<int64_t>&) {},
+                              [](io::GgufWriter& w) {
+                                w.add_tensor("rope_factors_long.weight", DType::F32, {8},
+                                             std::vector<uint8_t>(8 * sizeof(float)));
+                              },
+                              phi3),
+                    "LongRoPE scaling");
+}
+
+// A context past what the model can attend to correctly is refused up front.
+TEST(Engine, ContextBeyondLearnedPositionsOrWindowIsAnError) {
+  for (const char* arch : {"gpt2", "phi3"}) {
+    test::TinyModelSpec spec;  // n_ctx 256: GPT-2's learned positions, Phi-3's window
+    spec.arch = arch;
+    test::TempDir dir;
+    test::make_tiny_model(spec).write(dir.file("m.gguf"));
+    model::Model m(std::make_shared<const io::ModelFile>(io::open_model_file(dir.file("m.gguf"))));
+    EXPECT_NO_THROW(engine::Engine(m, test::engine_options(256, 8, 1))) << arch;
+    try {
+      engine::Engine e(m, test::engine_options(257, 8, 1));
+      ADD_FAILURE() << arch << ": expected an error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("n_ctx = 257 exceeds"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(ModelLoad, BadHyperParameter) {

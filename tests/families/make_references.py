@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Reference outputs of a llama.cpp-family server on Tessera's tiny family models.
+
+For each GGUF given, starts an existing `llama-server` build (this script never
+builds or downloads anything) with an F32 KV cache on one slot, and records:
+  - the server's token ids for a few texts (POST /tokenize), and
+  - for each of those prompts (sent as token ids), the greedy continuation of
+    N tokens with the top-K log-probabilities (log-softmax of the full logits,
+    before sampling) at every generated position (POST /completion, n_probs).
+The server reports a position only once its text is whole UTF-8, and stops at
+any end-of-generation token whatever ignore_eos says, so tokens that are part of
+a character (byte tokens >= 0x80) or are control tokens (text "<...>" or none),
+both found with POST /detokenize, are banned from the greedy choice (logit_bias false); the
+reported log-probabilities are of the raw logits all the same.
+Writes FILE.ref.json beside each model, with the peer's name, commit and command.
+
+Example:
+  tests/families/make_references.py --server /scratch/llama.cpp/build/bin/llama-server \\
+      --peer "llama.cpp c392e5094" tests/data/families/qwen2-tiny.gguf
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+TEXTS = ["Once upon a time there was a cat", "hello world", "the quick brown fox jumps over the lazy dog"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(port, path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.loads(r.read())
+
+
+def wait_ready(port, proc):
+    for _ in range(600):
+        if proc.poll() is not None:
+            sys.exit(f"llama-server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    sys.exit("llama-server did not become ready")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models", nargs="+")
+    ap.add_argument("--server", required=True, help="path of an existing llama-server binary")
+    ap.add_argument("--peer", required=True, help='peer name and commit, e.g. "llama.cpp c392e5094"')
+    ap.add_argument("-n", type=int, default=16, help="tokens generated per prompt")
+    ap.add_argument("--top", type=int, default=5, help="log-probabilities kept per position")
+    args = ap.parse_args()
+
+    for model in args.models:
+        port = free_port()
+        cmd = [args.server, "-m", model, "--port", str(port), "-t", "2", "-c", "256", "-np", "1",
+               "-ctk", "f32", "-ctv", "f32", "--no-warmup"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_ready(port, proc)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=10) as r:
+                n_vocab = json.loads(r.read())["data"][0]["meta"]["n_vocab"]
+            pieces = [post(port, "/detokenize", {"tokens": [i]})["content"] for i in range(n_vocab)]
+            banned = [i for i, p in enumerate(pieces)
+                      if p == "" or "\ufffd" in p or (len(p) > 2 and p[0] == "<" and p[-1] == ">")]
+            cases = []
+            for text in TEXTS:
+                ids = post(port, "/tokenize", {"content": text, "add_special": True})["tokens"]
+                out = post(port, "/completion", {"prompt": ids, "n_predict": args.n, "temperature": 0,
+                                                 "n_probs": args.top, "ignore_eos": True, "cache_prompt": False,
+                                                 "logit_bias": [[i, False] for i in banned]})
+                positions = out["completion_probabilities"]
+                if len(positions) != args.n:
+                    sys.exit(f"{model}: the server reported {len(positions)} of {args.n} positions")
+                cases.append({
+                    "text": text,
+                    "prompt_ids": ids,
+                    "greedy_ids": [p["id"] for p in positions],
+                    "top_logprobs": [[[t["id"], t["logprob"]] for t in p["top_logprobs"]] for p in positions],
+                })
+        finally:
+            proc.terminate()
+            proc.wait()
+        ref = {
+            "model": os.path.basename(model),
+            "peer": args.peer,
+            "command": "llama-server -m %s --port PORT %s" % (os.path.basename(model), " ".join(cmd[5:])),
+            "requests": "POST /tokenize {content, add_special: true}; POST /completion {prompt: ids, n_predict: %d, "
+                        "temperature: 0, n_probs: %d, ignore_eos: true, cache_prompt: false, logit_bias: banned_ids x false}" % (args.n, args.top),
+            "banned_ids": banned,
+            "cases": cases,
+        }
+        with open(model + ".ref.json", "w") as f:  # one line per case: small diffs, readable
+            head = {k: v for k, v in ref.items() if k != "cases"}
+            f.write(json.dumps(head, indent=1)[:-2] + ',\n "cases": [\n')
+            f.write(",\n".join("  " + json.dumps(c) for c in cases))
+            f.write("\n ]\n}\n")
+        print(f"wrote {model}.ref.json")
+
+
+if __name__ == "__main__":
+    main()
