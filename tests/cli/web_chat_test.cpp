@@ -220,6 +220,7 @@ TEST(WebChat, StreamsGreedyRepliesInHeadlessChromium) {
   b.fill("#temperature", "3");
   EXPECT_EQ(page.send("Once more."), "error");
   EXPECT_NE(page.reply_note().find("HTTP 400: 'temperature' must be between"), std::string::npos) << page.reply_note();
+  save("page_after_a_refused_request.png", b.screenshot_png());
 
   // Stop: the page aborts the fetch and the reply stays as far as it got. The
   // demo model writes a whole reply within a fraction of a second, so the
@@ -263,6 +264,7 @@ TEST(WebChat, StreamsGreedyRepliesInHeadlessChromium) {
   EXPECT_EQ(partial.substr(0, common), reply.substr(0, common)) << "the stopped reply starts as the greedy one";
   EXPECT_NE(page.reply_note().find("stopped"), std::string::npos) << page.reply_note();
   EXPECT_EQ(b.run("return document.getElementById('send').disabled;"), false);
+  save("page_after_stop.png", b.screenshot_png());
   std::string metrics;
   for (int i = 0; i < 200; ++i) {
     metrics = server.client().Get("/metrics", kAuth)->body;
