@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(gguf llama2c spm_tokenizer bpe_tokenizer sampler)
+[ ${#targets[@]} -gt 0 ] || targets=(gguf llama2c spm_tokenizer bpe_tokenizer sampler server_request)
 
 out=build/fuzz/runs
 if [ "$report_only" = 0 ]; then

@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +36,7 @@ struct ServeArgs {
   int64_t ctx_seq = 0;     // per-sequence context (0: the model's, at most 4096)
   int64_t n_batch = 512;
   int threads = 0;
+  int threads_http = 0;    // connections served at once (0: --parallel + 8)
   int64_t max_body = 8 << 20;
   int64_t max_queue = 256;
   std::string type_k = "f16", type_v = "f16";
@@ -52,7 +56,7 @@ struct Server {
 void send_error(httplib::Response& res, int status, const std::string& message, const std::string& type = "invalid_request_error",
                 const std::string& param = {}) {
   res.status = status;
-  res.set_content(error_body(message, type, param).dump(), "application/json");
+  res.set_content(to_text(error_body(message, type, param)), "application/json");
 }
 
 std::string new_id(const char* prefix) {
@@ -90,7 +94,7 @@ void generate(Server& s, const ParsedRequest& p, bool chat, httplib::Response& r
     res.set_chunked_content_provider("text/event-stream", [&s, stream, chunk, chat, n, include_usage = p.include_usage](
                                                               size_t, httplib::DataSink& sink) {
       auto send = [&](const json& j) {
-        const std::string line = "data: " + j.dump() + "\n\n";
+        const std::string line = "data: " + to_text(j) + "\n\n";
         return sink.write(line.data(), line.size());
       };
       if (chat)
@@ -147,7 +151,7 @@ void generate(Server& s, const ParsedRequest& p, bool chat, httplib::Response& r
   res.set_header("X-Tokens", fmt::format("{}+{}", u.prompt_tokens, u.completion_tokens));
   res.set_content(json{{"id", id}, {"object", chat ? "chat.completion" : "text_completion"}, {"created", s.created},
                        {"model", s.model_id}, {"choices", choices}, {"usage", usage_json(u)}}
-                      .dump(),
+                      .dump(-1, ' ', false, json::error_handler_t::replace),
                   "application/json");
 }
 
@@ -159,6 +163,8 @@ std::string metrics_text(const Server& s) {
   };
   add("requests_total", "counter", "Generation requests received.", static_cast<double>(st.requests));
   add("http_requests_total", "counter", "HTTP requests served.", static_cast<double>(s.request_count.load()));
+  add("http_responses_4xx_total", "counter", "HTTP responses with a 4xx status.", static_cast<double>(s.responses_4xx.load()));
+  add("http_responses_5xx_total", "counter", "HTTP responses with a 5xx status.", static_cast<double>(s.responses_5xx.load()));
   add("prompt_tokens_total", "counter", "Prompt tokens evaluated.", static_cast<double>(st.prompt_tokens));
   add("tokens_predicted_total", "counter", "Tokens generated.", static_cast<double>(st.generated_tokens));
   add("prompt_seconds_total", "counter", "Seconds of steps that held prompt tokens.", st.prompt_seconds);
@@ -177,6 +183,7 @@ int serve(ServeArgs& a) {
   if (a.port < 0 || a.port > 65535) throw UsageError("--port must be in 0..65535");
   if (a.parallel < 1) throw UsageError("-np/--parallel must be >= 1");
   if (a.threads < 0) throw UsageError("-t/--threads must be >= 1");
+  if (a.threads_http < 0) throw UsageError("--threads-http must be >= 0");
   if (a.ctx < 0 || a.ctx_seq < 0) throw UsageError("-c/--ctx-size must be >= 0");
   if (a.max_body < 1024) throw UsageError("--max-body must be at least 1024 bytes");
   auto s = std::make_shared<Server>();
@@ -185,6 +192,10 @@ int serve(ServeArgs& a) {
   s->model_id = a.alias.empty() ? a.model : a.alias;
 
   httplib::Server http;
+  // A connection holds a thread while its request waits or streams: enough for
+  // every sequence, some queued requests and /health or /metrics beside them.
+  const int threads_http = a.threads_http > 0 ? a.threads_http : a.parallel + 8;
+  http.new_task_queue = [threads_http] { return new httplib::ThreadPool(static_cast<size_t>(threads_http)); };
   http.set_payload_max_length(static_cast<size_t>(a.max_body));  // larger bodies: 413
   http.set_read_timeout(30, 0);
   http.set_logger([s](const httplib::Request& req, const httplib::Response& res) {
@@ -195,9 +206,30 @@ int serve(ServeArgs& a) {
     std::fprintf(stderr, "%s %s %d%s%s\n", req.method.c_str(), req.path.c_str(), res.status,
                  tokens.empty() ? "" : " tokens ", tokens.c_str());
   });
+  // Bodies cpp-httplib would not hold to --max-body are refused from the headers.
+  http.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
+    // cpp-httplib (0.11) holds a chunked body to --max-body only through
+    // Content-Length, so it would read one of any size: none is accepted
+    // (this runs before the body is read).
+    if (req.has_header("Transfer-Encoding")) {
+      res.set_header("Connection", "close");
+      send_error(res, 411, "send the request body with a Content-Length (Transfer-Encoding is not accepted)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // Left to cpp-httplib, a body over --max-body is read and dropped (until the
+    // read timeout) before the 413: answered from the header instead.
+    const std::string length = req.get_header_value("Content-Length");
+    if (!length.empty() && (length.size() > 18 || length.find_first_not_of("0123456789") != std::string::npos ||
+                            std::stoll(length) > s->args.max_body)) {
+      res.set_header("Connection", "close");
+      send_error(res, 413, "the request body is too large (--max-body " + std::to_string(s->args.max_body) + " bytes)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   // Every route but /health and the page (which asks the user for the key) needs
   // the key and a loaded model. Checked once the body is read: a request refused
-  // before (in a pre-routing handler) would leave its body in the connection, to
+  // before (in the pre-routing handler) would leave its body in the connection, to
   // be parsed as the next request on it.
   auto guarded = [s](auto&& handler) {
     return [s, handler](const httplib::Request& req, httplib::Response& res) {
@@ -255,19 +287,49 @@ int serve(ServeArgs& a) {
                   throw ApiError(400, "'tokens' holds something that is not a token id of this model", "tokens");
                 ids.push_back(t.get<int32_t>());
               }
-              res.set_content(json{{"content", s->model->detokenize(ids)}}.dump(), "application/json");
+              res.set_content(to_text(json{{"content", s->model->detokenize(ids)}}), "application/json");
             }));
   http.Get("/metrics", guarded([s](const httplib::Request&, httplib::Response& res) {
              res.set_content(metrics_text(*s), "text/plain; version=0.0.4");
            }));
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    // The body of a 413 was never read: the connection cannot carry another request.
+    if (res.status == 413) res.set_header("Connection", "close");
     if (res.body.empty()) {
       const std::string what = res.status == 404   ? "no such route"
                                : res.status == 413 ? "the request body is too large"
                                                    : "bad request";
-      res.set_content(error_body(what, "invalid_request_error", {}).dump(), "application/json");
+      res.set_content(to_text(error_body(what, "invalid_request_error", {})), "application/json");
     }
   });
+
+  // SIGINT / SIGTERM stop the server: blocked in every thread (all start below
+  // and inherit the mask) and taken by one that ends the requests in flight as
+  // cancelled and stops the listener, so serve() returns and tears down in order.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::atomic<bool> finished{false};
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    if (finished) return;  // woken by serve() itself
+    std::fprintf(stderr, "tessera serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (s->ready) s->service->shutdown();
+    while (!http.is_running() && !finished) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    http.stop();
+  });
+  struct JoinStopper {  // on every way out of serve()
+    std::atomic<bool>& finished;
+    std::thread& stopper;
+    ~JoinStopper() {
+      finished = true;
+      pthread_kill(stopper.native_handle(), SIGTERM);
+      stopper.join();
+    }
+  } join_stopper{finished, stopper};
 
   const int port = a.port == 0 ? http.bind_to_any_port(a.host) : (http.bind_to_port(a.host, a.port) ? a.port : -1);
   if (port < 0) throw Error(fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)", a.host, a.port));
@@ -323,6 +385,8 @@ Runner add_serve_command(CLI::App& app) {
   cmd->add_option("-b,--batch-size", a->n_batch, "Tokens per forward pass (long prompts go in chunks)")
       ->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "Threads (0: all hardware threads)")->capture_default_str();
+  cmd->add_option("--threads-http", a->threads_http, "Connections served at once (0: --parallel + 8)")
+      ->capture_default_str();
   cmd->add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' (all routes but /health)");
   cmd->add_option("--alias", a->alias, "Model name reported by /v1/models and in responses");
   cmd->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")->capture_default_str();

@@ -66,24 +66,60 @@ ParsedRequest parse_common(const json& body, int64_t n_ctx, std::vector<int32_t>
   g.sampling.repeat_penalty = static_cast<float>(number(body, "repeat_penalty", 1.0, 1e-6, 100.0));
   g.sampling.seed = static_cast<uint64_t>(integer(body, "seed", 0, INT64_MIN, INT64_MAX));
   g.n = static_cast<int>(integer(body, "n", 1, 1, 128));
+  // Each generated token is checked against every stop string's prefixes, so
+  // their length is bounded as their number is.
+  const auto stop_string = [](const json& x) {
+    if (!x.is_string()) throw ApiError(400, "'stop' must be a string or an array of strings", "stop");
+    if (x.get_ref<const std::string&>().size() > kMaxStopBytes)
+      throw ApiError(400, "a 'stop' string may be at most " + std::to_string(kMaxStopBytes) + " bytes", "stop");
+    return x.get<std::string>();
+  };
   if (body.contains("stop") && !body["stop"].is_null()) {
     const json& s = body["stop"];
     if (s.is_string()) {
-      g.stop.push_back(s.get<std::string>());
+      g.stop.push_back(stop_string(s));
     } else if (s.is_array() && s.size() <= 16) {
-      for (const json& x : s) {
-        if (!x.is_string()) throw ApiError(400, "'stop' must be a string or an array of strings", "stop");
-        g.stop.push_back(x.get<std::string>());
-      }
+      for (const json& x : s) g.stop.push_back(stop_string(x));
     } else {
       throw ApiError(400, "'stop' must be a string or an array of at most 16 strings", "stop");
     }
   }
+  g.ignore_eos = boolean(body, "ignore_eos");
   r.stream = boolean(body, "stream");
   if (body.contains("stream_options") && body["stream_options"].is_object())
     r.include_usage = boolean(body["stream_options"], "include_usage");
   return r;
 }
+
+// Counts values and nesting depth, throwing ApiError past a limit. A syntax
+// error ends the pass quietly: the parse that follows reports it.
+struct JsonLimits final : nlohmann::json_sax<json> {
+  int64_t values = 0, depth = 0;
+  bool value() {
+    if (++values > kMaxJsonValues)
+      throw ApiError(400, "the request body holds more than " + std::to_string(kMaxJsonValues) + " JSON values");
+    return true;
+  }
+  bool open() {
+    if (++depth > kMaxJsonDepth)
+      throw ApiError(400, "the request body nests arrays and objects more than " + std::to_string(kMaxJsonDepth) +
+                              " deep");
+    return value();
+  }
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+  bool start_object(std::size_t) override { return open(); }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return --depth, true; }
+  bool start_array(std::size_t) override { return open(); }
+  bool end_array() override { return --depth, true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+};
 
 }  // namespace
 
@@ -93,10 +129,17 @@ json error_body(const std::string& message, const std::string& type, const std::
 
 json parse_body(const std::string& body) {
   if (!valid_utf8(body)) throw ApiError(400, "the request body is not valid UTF-8");
+  // A first pass that builds nothing checks the limits, so a hostile body is
+  // refused before its document grows (a 3-byte "{}," is a map of its own) or
+  // nests deeper than any walk of it should recurse. (Not nlohmann's parser
+  // callback: it rescans the parent at every object's end, quadratic in
+  // arrays of objects.)
+  JsonLimits limits;
+  json::sax_parse(body, &limits, json::input_format_t::json, false, false);
   json j;
   try {
     j = json::parse(body, nullptr, true, false);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
   }
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object");
@@ -110,10 +153,11 @@ ParsedRequest parse_completion(const json& body, const LoadedModel& model, int64
   if (p.is_string()) {
     tokens = model.tokenize(p.get<std::string>(), true);
   } else if (p.is_array() && !p.empty() && p[0].is_number_integer()) {
+    const int32_t n_vocab = model.summary().n_vocab;  // once: summary() copies the metadata
     for (const json& t : p) {
       if (!t.is_number_integer()) throw ApiError(400, "'prompt' token ids must be integers", "prompt");
       const int64_t id = t.get<int64_t>();
-      if (id < 0 || id >= model.summary().n_vocab)
+      if (id < 0 || id >= n_vocab)
         throw ApiError(400, "'prompt' token id " + std::to_string(id) + " is outside the vocabulary", "prompt");
       tokens.push_back(static_cast<int32_t>(id));
     }
@@ -147,7 +191,7 @@ ParsedRequest parse_chat(const json& body, const LoadedModel& model, int64_t n_c
       content = m["content"];
     } else if (m.contains("content") && m["content"].is_array()) {  // [{type: "text", text}]
       for (const json& part : m["content"]) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+        if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") || !part["text"].is_string())
           throw ApiError(400, "message content parts must be {\"type\": \"text\", \"text\": ...}", "messages");
         content += part["text"].get<std::string>();
       }
@@ -165,5 +209,7 @@ json usage_json(const GenerationUsage& u) {
           {"total_tokens", u.prompt_tokens + u.completion_tokens},
           {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
 }
+
+std::string to_text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 }  // namespace tessera::cli

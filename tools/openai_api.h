@@ -24,7 +24,13 @@ struct ApiError : std::runtime_error {
 
 nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param);
 
-// Parses a JSON body; ApiError 400 when it is not a JSON object.
+// Limits of a request body's JSON beyond --max-body: nesting of arrays and
+// objects, and values in all (a token-id prompt of 262,144 tokens fits).
+constexpr int kMaxJsonDepth = 64;
+constexpr int64_t kMaxJsonValues = 1 << 18;
+constexpr size_t kMaxStopBytes = 1024;  // one stop string (at most 16 of them)
+
+// Parses a JSON body; ApiError 400 when it is not a JSON object or exceeds a limit above.
 nlohmann::json parse_body(const std::string& body);
 
 struct ParsedRequest {
@@ -43,5 +49,9 @@ ParsedRequest parse_chat(const nlohmann::json& body, const LoadedModel& model, i
 std::string render_chatml(const nlohmann::json& messages);
 
 nlohmann::json usage_json(const GenerationUsage& u);
+
+// JSON text of a response, with any invalid UTF-8 (a parser's message quoting
+// a cut character, a model's stray bytes) replaced by U+FFFD instead of throwing.
+std::string to_text(const nlohmann::json& j);
 
 }  // namespace tessera::cli

@@ -22,6 +22,7 @@ struct GenerationRequest {
   int64_t max_tokens = -1;         // < 0: until end of text or the sequence's n_ctx
   std::vector<std::string> stop;   // stop strings (checked across token boundaries; not returned)
   int n = 1;                       // parallel choices, forked from one evaluation of the prompt
+  bool ignore_eos = false;         // never draw an end-of-generation token: max_tokens exactly (benchmarks)
 };
 
 // Text of one choice, or its end.
@@ -70,7 +71,7 @@ class GenerationService {
  public:
   // Starts the batching thread. The model must outlive the service.
   GenerationService(const LoadedModel& model, const ServiceOptions& options);
-  ~GenerationService();  // cancels everything and joins the thread
+  ~GenerationService();  // shutdown()
   GenerationService(const GenerationService&) = delete;
   GenerationService& operator=(const GenerationService&) = delete;
 
@@ -80,6 +81,9 @@ class GenerationService {
   std::shared_ptr<GenerationStream> submit(GenerationRequest request);
   ServiceStats stats() const;
   int64_t n_ctx() const;
+  // Ends every request as "cancelled", joins the batching thread and refuses
+  // (Error) what is submitted after. Idempotent.
+  void shutdown();
 
  private:
   struct Impl;

@@ -86,6 +86,7 @@ struct RandomModelSpec {
   std::string preset = "tiny";  // "tiny", "110m", "tinyllama-1.1b"
   // Overrides of the preset's shape; <= 0 keeps the preset's value.
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx = 0;
+  int64_t sliding_window = 0;  // families with a sliding window (phi3): its length; 0: the context
   std::string weight_type = "f32";  // format of the weight matrices, or a mixture, as ConvertOptions
   bool tied_output = false;
   uint64_t seed = 1;
@@ -108,6 +109,7 @@ struct SamplingOptions {
   float repeat_penalty = 1.0f;  // 1: off
   int32_t repeat_last_n = 64;
   uint64_t seed = 0;
+  std::vector<int32_t> banned_tokens;  // never drawn (their logits count as -inf), e.g. end of text for benchmarks
 };
 
 struct EngineOptions {

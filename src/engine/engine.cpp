@@ -11,21 +11,13 @@ namespace {
 
 constexpr int64_t kBlock = model::KvStorage::kBlockSize;
 
-// Learned absolute positions end at the training context. Until sliding-window attention exists, a windowed model runs only where the
-// window covers the whole context (then the window changes nothing).
+// Learned absolute positions end at the training context.
 int64_t context_size(const model::ModelConfig& c, int64_t requested) {
   if (requested < 0) fail("n_ctx must be positive (got {})", requested);
   int64_t n_ctx = requested > 0 ? requested : std::min(c.n_ctx_train, EngineOptions::kDefaultMaxContext);
   if (c.max_positions > 0 && n_ctx > c.max_positions)
     fail("n_ctx = {} exceeds the {} positions the model has learned ({}.context_length)", n_ctx, c.max_positions,
          c.arch);
-  if (c.sliding_window > 0 && n_ctx > c.sliding_window) {
-    if (requested > 0)
-      fail("n_ctx = {} exceeds the model's attention window ({} positions; {}.attention.sliding_window): "
-           "sliding-window attention is not supported yet, so the context is limited to the window",
-           requested, c.sliding_window, c.arch);
-    n_ctx = c.sliding_window;
-  }
   return n_ctx;
 }
 

@@ -104,11 +104,15 @@ struct GenerationService::Impl {
   Impl(const LoadedModel& model, const ServiceOptions& o)
       : model(model), options(o), engine(model.new_engine(o.engine)) {
     if (o.max_sequences < 1) throw UsageError("max_sequences must be >= 1");
+    for (int32_t id = 0; id < engine->n_vocab(); ++id)
+      if (model.is_end_of_generation(id)) end_of_generation.push_back(id);
     thread = std::thread([this] { loop(); });
   }
-  ~Impl() {
+  ~Impl() { shutdown(); }
+  void shutdown() {
     {
       std::lock_guard lock(queue_mutex);
+      if (stopping) return;
       stopping = true;
     }
     queue_cv.notify_all();
@@ -125,6 +129,7 @@ struct GenerationService::Impl {
   ServiceOptions options;
   std::unique_ptr<Engine> engine;  // the batching thread's alone (and submit's
                                    // n_ctx / n_vocab reads)
+  std::vector<int32_t> end_of_generation;  // the ids ignore_eos bans (read-only)
   std::mutex queue_mutex;
   std::condition_variable queue_cv;
   std::deque<Active> queue;
@@ -298,11 +303,18 @@ GenerationService::GenerationService(const LoadedModel& model, const ServiceOpti
 
 GenerationService::~GenerationService() = default;
 
+void GenerationService::shutdown() { impl_->shutdown(); }
+
 std::shared_ptr<GenerationStream> GenerationService::submit(GenerationRequest request) {
   check_request(request, impl_->engine->n_ctx(), impl_->options.max_sequences, impl_->engine->n_vocab());
+  if (request.ignore_eos) {
+    auto& banned = request.sampling.banned_tokens;
+    banned.insert(banned.end(), impl_->end_of_generation.begin(), impl_->end_of_generation.end());
+  }
   auto stream = std::make_shared<Stream>(request.n);
   {
     std::lock_guard lock(impl_->queue_mutex);
+    if (impl_->stopping) throw Error("the server is shutting down");
     if (static_cast<int64_t>(impl_->queue.size()) >= impl_->options.max_queue)
       throw Error("the server is busy: " + std::to_string(impl_->queue.size()) + " requests are waiting already");
     Active a;

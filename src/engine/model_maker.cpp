@@ -103,7 +103,7 @@ struct FamilyFacts {
   float rope_base;      // 0: no rope keys
   float norm_eps;
   bool head_dim_keys;  // writes attention.key_length / value_length
-  bool window_key;     // writes attention.sliding_window (= the context: no effect), which llama.cpp requires
+  bool window_key;     // writes attention.sliding_window (n_window, by default the context: no effect)
 };
 
 const FamilyFacts kFamilyFacts[] = {
@@ -111,6 +111,7 @@ const FamilyFacts kFamilyFacts[] = {
     {"qwen2", "qwen2", 1000000.0f, 1e-6f, false, false},
     {"qwen3", "qwen2", 1000000.0f, 1e-6f, true, false},
     {"phi3", nullptr, 10000.0f, 1e-5f, false, true},
+    {"gemma2", nullptr, 10000.0f, 1e-6f, false, true},
     {"gpt2", "gpt-2", 0.0f, 1e-5f, false, false},
 };
 
@@ -212,7 +213,11 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& s) {
     w.set_u32(p + "attention.key_length", static_cast<uint32_t>(s.n_embd / s.n_head));
     w.set_u32(p + "attention.value_length", static_cast<uint32_t>(s.n_embd / s.n_head));
   }
-  if (f.window_key) w.set_u32(p + "attention.sliding_window", static_cast<uint32_t>(s.n_ctx));
+  if (s.arch == "gemma2") {  // the values Gemma 2's own files carry
+    w.set_f32(p + "attn_logit_softcapping", 50.0f);
+    w.set_f32(p + "final_logit_softcapping", 30.0f);
+  }
+  if (f.window_key) w.set_u32(p + "attention.sliding_window", static_cast<uint32_t>(s.n_window > 0 ? s.n_window : s.n_ctx));
   if (f.rope_base > 0) {
     w.set_u32(p + "rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
     w.set_f32(p + "rope.freq_base", f.rope_base);
@@ -305,6 +310,7 @@ void make_random_model(const std::string& path, const RandomModelSpec& spec) {
   over(o.shape.n_ff, spec.n_ff);
   over(o.shape.n_ctx, spec.n_ctx);
   o.shape.arch = spec.arch;
+  over(o.shape.n_window, spec.sliding_window);
   const auto choice = engine::parse_weight_type(spec.weight_type);
   if (const auto* mix = std::get_if<engine::QuantMix>(&choice))
     o.mix = *mix;

@@ -19,6 +19,7 @@ namespace tessera::engine {
 struct ModelShape {
   int64_t n_vocab = 512, n_embd = 64, n_layer = 2, n_head = 4, n_head_kv = 2, n_ff = 96, n_ctx = 256;
   std::string arch = "llama";  // general.architecture (model::architecture_names())
+  int64_t n_window = 0;        // sliding window of the families that have one; 0: n_ctx
 };
 
 // Named shapes: "tiny", "110m" (dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000),

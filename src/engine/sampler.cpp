@@ -14,6 +14,14 @@ Sampler::Sampler(const SamplingParams& params, int32_t n_vocab)
   if (params.min_p >= 1) fail("min-p must be < 1 (got {})", params.min_p);
   if (!(params.repeat_penalty > 0)) fail("repeat penalty must be > 0 (got {})", params.repeat_penalty);
   if (std::isnan(params.temperature)) fail("temperature must be a number");
+  std::vector<uint8_t> banned(static_cast<size_t>(n_vocab));
+  int32_t n_banned = 0;
+  for (int32_t id : params.banned_tokens) {
+    if (id < 0 || id >= n_vocab) fail("banned token {} is outside the vocabulary (0..{})", id, n_vocab - 1);
+    n_banned += banned[static_cast<size_t>(id)] ? 0 : 1;
+    banned[static_cast<size_t>(id)] = 1;
+  }
+  if (n_banned == n_vocab) fail("every token of the vocabulary is banned");
   cand_.reserve(static_cast<size_t>(n_vocab));
 }
 
@@ -22,6 +30,7 @@ int32_t Sampler::sample(const float* logits, const std::vector<int32_t>& recent)
   for (int32_t i = 0; i < n_vocab_; ++i) cand_.push_back({i, logits[i], 0.0f});
   sorted_ = false;
   apply_repeat_penalty(recent);
+  for (int32_t id : params_.banned_tokens) cand_[static_cast<size_t>(id)].logit = -INFINITY;
 
   if (params_.temperature <= 0) {
     // Greedy: first maximum, so ties go to the lowest id.

@@ -119,6 +119,12 @@ KvLayerView view_of(const KvLayerView& kv, const AttentionSeq& s) {
 
 int64_t chunks_to(int64_t last_pos, int64_t chunk) { return last_pos / chunk + 1; }
 
+// The first chunk a query at `pos` sees: 0, or with a sliding window the one
+// holding its oldest visible position. Chunks before it are never visited.
+int64_t first_chunk(int64_t pos, int64_t chunk, const AttentionVariant& v) {
+  return v.window > 0 && pos - v.window + 1 > 0 ? (pos - v.window + 1) / chunk : 0;
+}
+
 struct TileItem {
   int64_t seq, t0, nt, kv_head;
 };
@@ -127,7 +133,7 @@ struct TileItem {
 // over every position it may see (chunk by chunk), then normalised into out.
 void run_tiles(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv,
                const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out, int64_t tile_tokens,
-               int64_t chunk) {
+               int64_t chunk, const AttentionVariant& variant) {
   const int64_t n_kv = kv.n_head_kv, group = n_head / n_kv, d = kv.head_dim;
   thread_local std::vector<TileItem> items;  // the caller's; grows to the largest batch seen
   items.clear();
@@ -153,12 +159,16 @@ void run_tiles(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
       const KvLayerView sv = view_of(kv, sq);
       const int64_t rows = it.nt * group, pos_first = sq.pos0 + it.t0, pos_last = pos_first + it.nt - 1;
       const float* tq = q + ((sq.row0 + it.t0) * n_head + it.kv_head * group) * d;
-      // Chunk 0 goes straight into the running result: every row sees position 0.
+      // The first chunk goes straight into the running result (from a fresh
+      // state either way); a row that sees none of it stays empty, and merging a
+      // later chunk into an empty result copies it exactly, so every row's bits
+      // are those of the row alone.
+      const int64_t c0 = first_chunk(pos_first, chunk, variant);
       reset_state(s.run_m, s.run_l, s.run_o, rows, d);
-      AttentionTile t{tq, n_head * d, it.nt, group, pos_first, scale, s.run_m, s.run_l, s.run_o,
-                      s.k_buf, s.v_buf, s.s_buf};
-      fn(sv, it.kv_head, 0, std::min(chunk, pos_last + 1), t);
-      for (int64_t c = 1; c < chunks_to(pos_last, chunk); ++c) {
+      AttentionTile t{tq, n_head * d, it.nt, group, pos_first, scale, variant.window, variant.softcap,
+                      s.run_m, s.run_l, s.run_o, s.k_buf, s.v_buf, s.s_buf};
+      fn(sv, it.kv_head, c0 * chunk, std::min((c0 + 1) * chunk, pos_last + 1), t);
+      for (int64_t c = c0 + 1; c < chunks_to(pos_last, chunk); ++c) {
         reset_state(s.m, s.l, s.acc, rows, d);
         t.m = s.m;
         t.l = s.l;
@@ -185,7 +195,8 @@ struct SplitItem {
 // items of their own, whose partial (m, l, acc) are then merged in chunk order
 // with merge_chunk, exactly as a tile merges them.
 void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv,
-               const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out, int64_t chunk) {
+               const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out, int64_t chunk,
+               const AttentionVariant& variant) {
   const int64_t n_kv = kv.n_head_kv, group = n_head / n_kv, d = kv.head_dim;
   const size_t part_floats = static_cast<size_t>(group * (2 + d));
   thread_local std::vector<SplitItem> items;  // the caller's, like the partials
@@ -197,7 +208,8 @@ void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
     for (int64_t t = 0; t < seqs[i].n_tokens; ++t)
       for (int64_t h = 0; h < n_kv; ++h) {
         first_item.push_back(static_cast<int64_t>(items.size()));
-        for (int64_t c = 0; c < chunks_to(seqs[i].pos0 + t, chunk); ++c, parts += part_floats)
+        for (int64_t c = first_chunk(seqs[i].pos0 + t, chunk, variant); c < chunks_to(seqs[i].pos0 + t, chunk);
+             ++c, parts += part_floats)
           items.push_back({i, t, h, c, parts});
       }
   first_item.push_back(static_cast<int64_t>(items.size()));
@@ -213,8 +225,20 @@ void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
       float* l = m + group;
       float* acc = l + group;
       reset_state(m, l, acc, group, d);
-      const AttentionTile t{q + ((sq.row0 + it.tok) * n_head + it.kv_head * group) * d, n_head * d, 1, group, pos,
-                            scale, m, l, acc, s.k_buf, s.v_buf, s.s_buf};
+      const AttentionTile t{q + ((sq.row0 + it.tok) * n_head + it.kv_head * group) * d,
+                            n_head * d,
+                            1,
+                            group,
+                            pos,
+                            scale,
+                            variant.window,
+                            variant.softcap,
+                            m,
+                            l,
+                            acc,
+                            s.k_buf,
+                            s.v_buf,
+                            s.s_buf};
       fn(view_of(kv, sq), it.kv_head, it.chunk * chunk, std::min((it.chunk + 1) * chunk, pos + 1), t);
     }
   });
@@ -226,7 +250,7 @@ void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
       const AttentionSeq& sq = seqs[head.seq];
       for (int64_t g = 0; g < group; ++g) {
         float* o = out + ((sq.row0 + head.tok) * n_head + head.kv_head * group + g) * d;
-        // Chunk 0 is the running result, then the others merge in order.
+        // The first chunk is the running result, then the others merge in order.
         const float* p0 = partials + head.part;
         float M = p0[g], L = p0[group + g];
         std::copy_n(p0 + 2 * group + g * d, d, o);
@@ -276,7 +300,7 @@ AttentionSchedule choose_attention_schedule(int n_threads, int64_t n_head, const
 
 void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_head,
                     const KvLayerView& kv, const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out,
-                    const AttentionSchedule* schedule) {
+                    const AttentionSchedule* schedule, const AttentionVariant& variant) {
   check_arguments(n_head, kv, seqs, n_seqs);
   AttentionSchedule s = choose_attention_schedule(pool.size(), n_head, kv, seqs, n_seqs);
   if (schedule && schedule->tile_tokens > 0) s.tile_tokens = schedule->tile_tokens;
@@ -288,15 +312,16 @@ void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, 
   for (int64_t i = 0; i < n_seqs; ++i) rows += seqs[i].n_tokens;
   if (rows == 0) return;
   if (s.split > 0)
-    run_split(table.attention_tile, pool, q, n_head, kv, seqs, n_seqs, scale, out, chunk);
+    run_split(table.attention_tile, pool, q, n_head, kv, seqs, n_seqs, scale, out, chunk, variant);
   else
-    run_tiles(table.attention_tile, pool, q, n_head, kv, seqs, n_seqs, scale, out, s.tile_tokens, chunk);
+    run_tiles(table.attention_tile, pool, q, n_head, kv, seqs, n_seqs, scale, out, s.tile_tokens, chunk, variant);
 }
 
 void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head,
-                    int64_t pos0, const KvLayerView& kv, float scale, float* out, const AttentionSchedule* schedule) {
+                    int64_t pos0, const KvLayerView& kv, float scale, float* out, const AttentionSchedule* schedule,
+                    const AttentionVariant& variant) {
   const AttentionSeq seq{0, n_tokens, pos0, kv.block_table};
-  attention_with(table, pool, q, n_head, kv, &seq, 1, scale, out, schedule);
+  attention_with(table, pool, q, n_head, kv, &seq, 1, scale, out, schedule, variant);
 }
 
 }  // namespace tessera::kernels

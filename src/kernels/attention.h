@@ -37,6 +37,13 @@ struct AttentionSeq {
   const int32_t* block_table = nullptr;
 };
 
+// What a layer's queries see and how their scores are shaped, beyond causal
+// softmax(q.k * scale) over every earlier position.
+struct AttentionVariant {
+  int64_t window = 0;  // > 0: a query at position p sees positions p - window + 1 .. p only (sliding window)
+  float softcap = 0;   // > 0: each scaled score s becomes softcap * tanh(s / softcap) (Gemma 2)
+};
+
 // Positions per KV chunk: every query row's softmax is folded chunk by chunk
 // (each chunk from a fresh online-softmax state, the chunk results merged in
 // order), whichever way the work is split, so a row's output depends on its
@@ -51,7 +58,7 @@ inline constexpr int64_t kKvChunkPositions = 256;
 // its own. Through the active kernel table (see attention_with in
 // kernels/dispatch.h).
 void attention(ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv, const AttentionSeq* seqs,
-               int64_t n_seqs, float scale, float* out);
+               int64_t n_seqs, float scale, float* out, const AttentionVariant& variant = {});
 
 // Sizes the calling thread's attention scratch for the largest work item of
 // this layer shape, so later calls on the thread allocate nothing (run it on
@@ -66,13 +73,17 @@ void attention(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_hea
 // `n_tok` consecutive tokens x `group` query heads (row r = token r / group,
 // head r % group), and the tile's online-softmax state. The kernel folds the
 // cache positions [p_begin, p_end) into the state; p_begin is a multiple of the
-// block size, and row r sees only positions <= pos_first + r / group.
+// block size, and row r sees only positions <= pos_first + r / group (and, with
+// a window, > pos_first + r / group - window). A row that sees none of the
+// range keeps its state as it was.
 struct AttentionTile {
   const float* q = nullptr;   // row r at q + (r / group) * q_token_stride + (r % group) * head_dim
   int64_t q_token_stride = 0;
   int64_t n_tok = 0, group = 0;
   int64_t pos_first = 0;      // position of the tile's first token
   float scale = 1.0f;
+  int64_t window = 0;   // AttentionVariant
+  float softcap = 0;
   float* m = nullptr;         // per row: running max of the scaled scores (-inf: none yet)
   float* l = nullptr;         // per row: running sum of exp(score - m)
   float* acc = nullptr;       // rows x head_dim: sum of exp(score - m) * v

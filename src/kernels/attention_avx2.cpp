@@ -4,6 +4,8 @@
 // head_dim (2 rows x 4 positions in 8 accumulators, one shared K load per
 // FMA pair), online softmax with exp8, and P.V with 2 rows x up to 32 output
 // columns held in registers (one V load feeds both rows).
+#include <cmath>
+
 #include "core/blocks.h"
 #include "kernels/avx2_kernels.h"
 #include "kernels/generic_kernels.h"
@@ -73,16 +75,23 @@ void scores2(const float* q0, const float* q1, const float* K, int64_t d, int64_
   }
 }
 
-// One row's block of scores s[0, n8): the first `seen` are scaled and folded
-// into the row's (m, l); s becomes p = exp(score - m), 0 past `seen`. Returns
+// Lanes j + i with from <= j + i < seen.
+__m256 visible_lanes(int64_t j, int64_t from, int64_t seen) {
+  const __m256i lane = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(j)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(from)), lane);  // lane < from
+  return _mm256_andnot_ps(_mm256_castsi256_ps(lo), _mm256_castsi256_ps(tail_mask(seen - j)));
+}
+
+// One row's block of scores s[0, n8): those in [from, seen) are scaled and
+// folded into the row's (m, l); s becomes p = exp(score - m), 0 outside. Returns
 // the factor the row's acc must be multiplied by (its old terms under the new m).
-float softmax_block(float* s, int64_t seen, int64_t n8, float scale, float* m, float* l) {
+float softmax_block(float* s, int64_t from, int64_t seen, int64_t n8, float scale, float* m, float* l) {
   const __m256 neg_inf = _mm256_set1_ps(-__builtin_inff());
   const __m256 vscale = _mm256_set1_ps(scale);
   __m256 vmax = neg_inf;
   for (int64_t j = 0; j < n8; j += 8) {
     const __m256 x = _mm256_blendv_ps(neg_inf, _mm256_mul_ps(_mm256_load_ps(s + j), vscale),
-                                      _mm256_castsi256_ps(tail_mask(seen - j)));
+                                      visible_lanes(j, from, seen));
     _mm256_store_ps(s + j, x);
     vmax = _mm256_max_ps(vmax, x);
   }
@@ -93,7 +102,7 @@ float softmax_block(float* s, int64_t seen, int64_t n8, float scale, float* m, f
   const __m256 vm = _mm256_set1_ps(m_new);
   __m256 sum = _mm256_setzero_ps();
   for (int64_t j = 0; j < n8; j += 8) {
-    const __m256 keep = _mm256_castsi256_ps(tail_mask(seen - j));
+    const __m256 keep = visible_lanes(j, from, seen);
     const __m256 p = _mm256_and_ps(keep, exp8(_mm256_sub_ps(_mm256_load_ps(s + j), vm)));
     _mm256_store_ps(s + j, p);
     sum = _mm256_add_ps(sum, p);
@@ -149,18 +158,23 @@ void attention_tile(const KvLayerView& kv, int64_t kv_head, int64_t p_begin, int
   const size_t k_row = bytes_per_row(kv.k_type, d), v_row = bytes_per_row(kv.v_type, d);
   for (int64_t b0 = p_begin; b0 < p_end; b0 += bs) {
     const int64_t n = p_end - b0 < bs ? p_end - b0 : bs;  // positions of this block in range
+    if (t.window > 0 && b0 + n <= t.pos_first - t.window + 1) continue;  // before every row's window
     const int64_t n4 = (n + 3) / 4 * 4, n8 = (n + 7) / 8 * 8;  // both <= bs: still inside the block
     const int64_t first = (static_cast<int64_t>(kv.block_table[b0 / bs]) * kv.n_head_kv + kv_head) * bs;
     const float* K = block_floats(kv.k_type, kv.k + static_cast<size_t>(first) * k_row, n4, d, t.k_buf);
     const float* V = block_floats(kv.v_type, kv.v + static_cast<size_t>(first) * v_row, n, d, t.v_buf);
     for (int64_t r = 0; r < rows; r += 2) {
       const int R = rows - r >= 2 ? 2 : 1;
-      int64_t seen[2];  // causal: row r sees positions up to pos_first + its token
+      // Causal: row r sees positions up to pos_first + its token; with a window,
+      // only the last `window` of them.
+      int64_t seen[2], from[2];
       for (int i = 0; i < R; ++i) {
-        const int64_t limit = t.pos_first + (r + i) / t.group - b0 + 1;
-        seen[i] = limit < n ? limit : n;
+        const int64_t pos = t.pos_first + (r + i) / t.group;
+        seen[i] = pos - b0 + 1 < n ? pos - b0 + 1 : n;
+        from[i] = t.window > 0 && pos - t.window + 1 - b0 > 0 ? pos - t.window + 1 - b0 : 0;
       }
-      if (seen[R - 1] <= 0) continue;  // rows are in token order: none sees this block
+      // Rows are in token order: the later one sees furthest, the earlier one from earliest.
+      if (seen[R - 1] <= 0 || from[0] >= seen[R - 1]) continue;
       const float* q[2];
       float* s[2];
       float* acc[2];
@@ -171,9 +185,15 @@ void attention_tile(const KvLayerView& kv, int64_t kv_head, int64_t p_begin, int
         acc[i] = t.acc + (r + i) * d;
       }
       scores2(q[0], q[R - 1], K, d, n4, s[0], s[R - 1]);
+      float scale = t.scale;
+      if (t.softcap > 0) {  // scores through softcap * tanh(score / softcap), then unscaled
+        for (int i = 0; i < R; ++i)
+          for (int64_t j = 0; j < n; ++j) s[i][j] = t.softcap * std::tanh(s[i][j] * t.scale / t.softcap);
+        scale = 1.0f;
+      }
       for (int i = 0; i < R; ++i) {
-        if (seen[i] > 0) {
-          corr[i] = softmax_block(s[i], seen[i], n8, t.scale, t.m + r + i, t.l + r + i);
+        if (seen[i] > from[i]) {
+          corr[i] = softmax_block(s[i], from[i], seen[i], n8, scale, t.m + r + i, t.l + r + i);
         } else {
           for (int64_t j = 0; j < n8; ++j) s[i][j] = 0.0f;
           corr[i] = 1.0f;

@@ -133,10 +133,10 @@ AttentionSchedule choose_attention_schedule(int n_threads, int64_t n_head, const
 // work of `schedule` (or of choose_attention_schedule when null) on the pool.
 void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_head,
                     const KvLayerView& kv, const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out,
-                    const AttentionSchedule* schedule = nullptr);
+                    const AttentionSchedule* schedule = nullptr, const AttentionVariant& variant = {});
 // One sequence whose n_tokens rows start at row 0, through kv.block_table.
 void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_head,
                     int64_t pos0, const KvLayerView& kv, float scale, float* out,
-                    const AttentionSchedule* schedule = nullptr);
+                    const AttentionSchedule* schedule = nullptr, const AttentionVariant& variant = {});
 
 }  // namespace tessera::kernels

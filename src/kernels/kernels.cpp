@@ -38,8 +38,8 @@ void attention(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_hea
 }
 
 void attention(ThreadPool& pool, const float* q, int64_t n_head, const KvLayerView& kv, const AttentionSeq* seqs,
-               int64_t n_seqs, float scale, float* out) {
-  attention_with(active_table(), pool, q, n_head, kv, seqs, n_seqs, scale, out);
+               int64_t n_seqs, float scale, float* out, const AttentionVariant& variant) {
+  attention_with(active_table(), pool, q, n_head, kv, seqs, n_seqs, scale, out, nullptr, variant);
 }
 
 void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps) {
@@ -50,6 +50,10 @@ void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p) { active_
 
 void add(float* out, const float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+void mul(float* out, const float* a, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] * b[i];
 }
 
 void layernorm(float* out, const float* x, const float* weight, const float* bias, int64_t n, float eps) {

@@ -72,6 +72,9 @@ void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p);
 // compiler vectorises it; the sum is exact to the same bits everywhere).
 void add(float* out, const float* a, const float* b, int64_t n);
 
+// out[i] = a[i] * b[i]; out may alias a or b. Plain code on every tier.
+void mul(float* out, const float* a, const float* b, int64_t n);
+
 // out = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias (bias may be null);
 // out may alias x. Plain code on every tier (kernels/reference.cpp).
 void layernorm(float* out, const float* x, const float* weight, const float* bias, int64_t n, float eps);

@@ -117,6 +117,18 @@ std::vector<Architecture> make_architectures() {
                       {{Role::RopeFactorsLong, "rope_factors_long.weight", Dim::RopeHalf, Dim::None, true},
                        {Role::RopeFactorsShort, "rope_factors_short.weight", Dim::RopeHalf, Dim::None, true}}})));
   phi3.rope_neox = true;
+  phi3.window_period = 1;
+
+  // Gemma 2: GeGLU, RMS post-norms, embeddings scaled by sqrt(n_embd), tied head,
+  // attention and final logit softcapping, sliding window on every other layer.
+  Architecture& gemma2 = all.emplace_back(family(
+      "gemma2", with(decoder_tensors(), {{Role::AttnPostNorm, "blk.{}.post_attention_norm.weight", Dim::Embd},
+                                         {Role::FfnPostNorm, "blk.{}.post_ffw_norm.weight", Dim::Embd}})));
+  gemma2.rope_neox = true;
+  gemma2.channel = ChannelKind::GeGLU;
+  gemma2.embed_scale = true;
+  gemma2.post_norms = true;
+  gemma2.window_period = 2;
 
   // GPT-2: LayerNorm, learned positions, GELU MLP, biases.
   Architecture& gpt2 = all.emplace_back(family("gpt2", gpt2_tensors()));
@@ -154,8 +166,14 @@ const Architecture& find_architecture(const std::string& name, const std::string
 }
 
 std::vector<LayerSpec> block_schedule(const Architecture& arch, const ModelConfig& c) {
-  return std::vector<LayerSpec>(static_cast<size_t>(c.n_layer),
-                                LayerSpec{arch.norm, arch.mixer, arch.attention, arch.channel});
+  std::vector<LayerSpec> layers(static_cast<size_t>(c.n_layer),
+                                LayerSpec{arch.norm, arch.post_norms, arch.mixer, arch.attention, arch.channel});
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    layers[static_cast<size_t>(l)].attention.softcap = c.attn_softcap;
+    const bool windowed = arch.window_period == 1 || (arch.window_period > 1 && (l + 1) % arch.window_period != 0);
+    if (windowed) layers[static_cast<size_t>(l)].attention.window = c.sliding_window;
+  }
+  return layers;
 }
 
 std::vector<int64_t> tensor_shape(const TensorSpec& spec, const ModelConfig& c) {

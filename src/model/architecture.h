@@ -17,6 +17,7 @@ struct ModelConfig;
 enum class MixerKind { Attention };
 enum class ChannelKind {
   SwiGLU,   // down(silu(gate x) * up x)
+  GeGLU,    // down(gelu(gate x) * up x)  (Gemma)
   GeluMlp,  // down(gelu(up x + b) ) + b  (GPT-2)
 };
 enum class NormKind {
@@ -48,6 +49,7 @@ enum class Role : uint8_t {
   AttnKNorm,
   AttnOutput,
   AttnOutputBias,
+  AttnPostNorm,  // RMSNorm of the mixer's output before the residual add (Gemma 2/3)
   FfnNorm,
   FfnNormBias,
   FfnGate,
@@ -56,6 +58,7 @@ enum class Role : uint8_t {
   FfnGateUp,  // gate rows then up rows in one matrix (bound as two views)
   FfnDown,
   FfnDownBias,
+  FfnPostNorm,
   RopeFactorsLong,  // LongRoPE (Phi-3 128k): refused until supported
   RopeFactorsShort,
 };
@@ -77,6 +80,8 @@ struct AttentionOptions {
   bool output_bias = false;  // bias on the output projection (GPT-2)
   bool qk_norm = false;      // per-head RMSNorm of q and k before rope (Qwen3)
   bool rope = true;          // rotary positions (GPT-2 has learned ones instead)
+  int64_t window = 0;        // sliding window (positions a query sees); 0: all (set per layer)
+  float softcap = 0;         // scores through softcap * tanh(s / softcap); 0: none (Gemma 2)
 };
 
 struct Architecture {
@@ -86,6 +91,11 @@ struct Architecture {
   NormKind norm = NormKind::RMSNorm;
   bool rope_neox = false;  // rotate (i, i+d/2) pairs instead of (2i, 2i+1)
   AttentionOptions attention;
+  // Which layers attend through <arch>.attention.sliding_window: 0 none, 1 all,
+  // N every layer but each N-th (Gemma 2: 2, Gemma 3: 6).
+  int window_period = 0;
+  bool embed_scale = false;  // embeddings times sqrt(n_embd) (Gemma)
+  bool post_norms = false;   // mixer and channel outputs RMS-normed before the residual add
   std::vector<TensorSpec> tensors;
 
   const TensorSpec& tensor(Role role) const;  // throws Error if the family has no such tensor
@@ -94,6 +104,7 @@ struct Architecture {
 // One layer of the block schedule: x += mixer(norm(x)); x += channel(norm(x)).
 struct LayerSpec {
   NormKind norm;
+  bool post_norms;
   MixerKind mixer;
   AttentionOptions attention;
   ChannelKind channel;

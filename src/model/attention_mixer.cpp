@@ -42,9 +42,8 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionOpti
     }
   });
 
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  kernels::attention(pool, buf.q.data(), c.n_head, kv.layer_view(layer), buf.attn_seqs.data(), batch.n_seqs, scale,
-                     buf.attn.data());
+  kernels::attention(pool, buf.q.data(), c.n_head, kv.layer_view(layer), buf.attn_seqs.data(), batch.n_seqs,
+                     c.attn_scale, buf.attn.data(), kernels::AttentionVariant{options.window, options.softcap});
   // delta = Wo (n_embd, q_dim) @ attn
   multiply(pool, w.o, buf.attn.data(), n, buf.delta.data());
   if (options.output_bias)

@@ -17,6 +17,20 @@ void swiglu_channel(ThreadPool& pool, const ModelConfig& c, const FeedForwardWei
   multiply(pool, w.down, buf.gate.data(), n, buf.delta.data());
 }
 
+void geglu_channel(ThreadPool& pool, const ModelConfig& c, const FeedForwardWeights& w, ForwardBuffers& buf,
+                   int64_t n) {
+  // gate, up = Wg, Wu (n_ff, n_embd) @ xn
+  multiply_each(pool, {{&w.gate, buf.gate.data()}, {&w.up, buf.up.data()}}, buf.xn.data(), n);
+  for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
+    float* gate = buf.gate.data() + begin * c.n_ff;
+    const int64_t count = (end - begin) * c.n_ff;
+    kernels::gelu(gate, gate, count);
+    kernels::mul(gate, gate, buf.up.data() + begin * c.n_ff, count);
+  });
+  // delta = Wd (n_embd, n_ff) @ gelu(gate) * up
+  multiply(pool, w.down, buf.gate.data(), n, buf.delta.data());
+}
+
 void gelu_mlp_channel(ThreadPool& pool, const ModelConfig& c, const FeedForwardWeights& w, ForwardBuffers& buf,
                       int64_t n) {
   // up = Wu (n_ff, n_embd) @ xn + b_up; then gelu, per row

@@ -14,6 +14,8 @@ namespace tessera::model {
 // Reads buf.xn (n tokens), writes the output to buf.delta.
 void swiglu_channel(ThreadPool& pool, const ModelConfig& c, const FeedForwardWeights& w, ForwardBuffers& buf,
                     int64_t n);
+void geglu_channel(ThreadPool& pool, const ModelConfig& c, const FeedForwardWeights& w, ForwardBuffers& buf,
+                   int64_t n);
 void gelu_mlp_channel(ThreadPool& pool, const ModelConfig& c, const FeedForwardWeights& w, ForwardBuffers& buf,
                       int64_t n);
 

@@ -1,5 +1,7 @@
 #include "model/model.h"
 
+#include <cmath>
+
 #include "core/error.h"
 #include "kernels/kernels.h"
 #include "model/attention_mixer.h"
@@ -45,9 +47,6 @@ void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers
     if (c.max_positions > 0 && s.pos0 + s.n_tokens > c.max_positions)
       fail("internal error: batch sequence {} reaches position {}, past the {} learned positions", i,
            s.pos0 + s.n_tokens - 1, c.max_positions);
-    if (c.sliding_window > 0 && s.pos0 + s.n_tokens > c.sliding_window)
-      fail("internal error: batch sequence {} reaches position {}, past the attention window of {}", i,
-           s.pos0 + s.n_tokens - 1, c.sliding_window);
     for (int64_t k = 0; k < s.n_blocks; ++k)
       if (s.block_table[k] < 0 || s.block_table[k] >= kv.n_blocks())
         fail("internal error: batch sequence {} names KV block {} of {}", i, s.block_table[k], kv.n_blocks());
@@ -84,6 +83,10 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
         static_cast<const uint8_t*>(weights_.token_embd.data) + static_cast<size_t>(batch.tokens[t]) * embd_row;
     kernels::dequantize_row(weights_.token_embd.type, row, buf.x.data() + t * d, d);
   }
+  if (arch_->embed_scale) {  // as the reference: times sqrt(n_embd) in float
+    const float s = std::sqrt(static_cast<float>(d));
+    for (int64_t i = 0; i < n * d; ++i) buf.x[static_cast<size_t>(i)] *= s;
+  }
   if (weights_.pos_embd.data) {  // learned positions: x += pos_embd[pos]
     const size_t pos_row = row_bytes(weights_.pos_embd.type, d);
     for (int64_t t = 0; t < n; ++t) {
@@ -106,6 +109,11 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
     else
       kernels::rmsnorm(out, x, weight, d, c.norm_eps);
   };
+  auto post_norm = [&](const float* weight) {  // delta = rmsnorm(delta)
+    for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) kernels::rmsnorm(&buf.delta[t * d], &buf.delta[t * d], weight, d, c.norm_eps);
+    });
+  };
   auto norm = [&](NormKind kind, const float* weight, const float* bias) {
     for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) norm_row(kind, &buf.xn[t * d], &buf.x[t * d], weight, bias);
@@ -120,16 +128,21 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
         attention_mixer(pool, c, layer.attention, blk.attention, weights_.rope_freqs, l, kv, buf, batch);
         break;
     }
+    if (layer.post_norms) post_norm(blk.attention.post_norm);
     add_delta();
     norm(layer.norm, blk.channel_norm, blk.channel_norm_bias);
     switch (layer.channel) {
       case ChannelKind::SwiGLU:
         swiglu_channel(pool, c, blk.mlp, buf, n);
         break;
+      case ChannelKind::GeGLU:
+        geglu_channel(pool, c, blk.mlp, buf, n);
+        break;
       case ChannelKind::GeluMlp:
         gelu_mlp_channel(pool, c, blk.mlp, buf, n);
         break;
     }
+    if (layer.post_norms) post_norm(blk.mlp.post_norm);
     add_delta();
   }
 
@@ -140,6 +153,8 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
     norm_row(arch_->norm, &buf.xn[i * d], &buf.x[batch.logit_rows[i] * d], weights_.output_norm,
              weights_.output_norm_bias);
   multiply(pool, weights_.output, buf.xn.data(), rows, logits);
+  if (c.final_softcap > 0)
+    for (int64_t i = 0; i < rows * c.n_vocab; ++i) logits[i] = c.final_softcap * std::tanh(logits[i] / c.final_softcap);
 }
 
 }  // namespace tessera::model

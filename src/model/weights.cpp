@@ -83,6 +83,8 @@ const float** vector_slot(ModelWeights& w, BlockWeights* blk, Role role) {
     case Role::AttnNorm: return &blk->mixer_norm;
     case Role::AttnNormBias: return &blk->mixer_norm_bias;
     case Role::AttnOutputBias: return &blk->attention.o_bias;
+    case Role::AttnPostNorm: return &blk->attention.post_norm;
+    case Role::FfnPostNorm: return &blk->mlp.post_norm;
     case Role::FfnNormBias: return &blk->channel_norm_bias;
     case Role::FfnUpBias: return &blk->mlp.up_bias;
     case Role::FfnDownBias: return &blk->mlp.down_bias;

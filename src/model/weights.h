@@ -50,6 +50,7 @@ inline void multiply_each(ThreadPool& pool, std::initializer_list<std::pair<cons
 struct AttentionWeights {
   Matrix q, k, v, o;
   const float* o_bias = nullptr;  // n_embd (AttentionOptions::output_bias)
+  const float* post_norm = nullptr;  // n_embd (LayerSpec::post_norms)
   const float* q_bias = nullptr;  // q_dim, kv_dim, kv_dim (AttentionOptions::qkv_bias)
   const float* k_bias = nullptr;
   const float* v_bias = nullptr;
@@ -62,6 +63,7 @@ struct FeedForwardWeights {
   Matrix gate, up, down;
   const float* up_bias = nullptr;
   const float* down_bias = nullptr;
+  const float* post_norm = nullptr;  // n_embd (LayerSpec::post_norms)
 };
 
 struct BlockWeights {

@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "serve_process.h"
+#include "server_process.h"
 
 namespace tessera {
 namespace {

@@ -6,12 +6,21 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
-#include "serve_process.h"
+#include "server_process.h"
 #include "test_util.h"
 
 namespace tessera {
@@ -105,6 +114,11 @@ TEST(Serve, BadRequestsGetOpenAiErrors) {
   };
   expect_error("/v1/chat/completions", "{not json", 400, "not valid JSON");
   expect_error("/v1/chat/completions", "[1, 2]", 400, "JSON object");
+  expect_error("/v1/completions", R"({"prompt": "x", "temperature": 1e999})", 400, "not valid JSON");  // was a 500
+  expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": [{"type": true, "text": "x"}]}]})", 400,
+               "content parts");  // was a 500
+  // A parser message quoting half of a UTF-8 character: sent with U+FFFD (was a 500).
+  expect_error("/v1/chat/completions", "{\"messag\"\xC3\xA9\"es\": [1]}", 400, "not valid JSON");
   expect_error("/v1/chat/completions", R"({"messages": []})", 400, "empty");
   expect_error("/v1/chat/completions", R"({"messages": "hi"})", 400, "messages");
   expect_error("/v1/chat/completions", R"({"messages": [{"role": "king", "content": "x"}]})", 400, "role 'king'");
@@ -120,6 +134,82 @@ TEST(Serve, BadRequestsGetOpenAiErrors) {
   auto r = server.client().Get("/v1/nothing");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
+}
+
+// Sends raw bytes to the server and returns its first response (headers and
+// a Content-Length body): for requests cpp-httplib's client will not send.
+std::string raw_http(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "connect failed";
+  timeval timeout{30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  for (size_t sent = 0; sent < request.size();) {
+    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may refuse before reading everything
+    sent += static_cast<size_t>(n);
+  }
+  std::string reply;
+  char buf[4096];
+  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+    reply.append(buf, static_cast<size_t>(n));
+    const size_t head = reply.find("\r\n\r\n"), length = reply.find("Content-Length: ");
+    if (head != std::string::npos && length != std::string::npos && length < head &&
+        reply.size() >= head + 4 + std::stoul(reply.substr(length + 16)))
+      break;
+  }
+  close(fd);
+  return reply;
+}
+
+// Bodies within --max-body that would cost far more than their size as a JSON
+// document, or nest deeper than any walk of it should recurse, are refused
+// while they are parsed; bodies over --max-body are refused before they are read.
+TEST(Serve, HostileBodiesAreRefused) {
+  ServerProcess server("-np 1 --ctx-size-seq 64");
+  auto expect_400 = [&](const std::string& body, const std::string& needle) {
+    auto r = server.client().Post("/v1/completions", body, "application/json");
+    ASSERT_TRUE(r) << body.substr(0, 100);
+    EXPECT_EQ(r->status, 400) << body.substr(0, 100) << " -> " << r->body;
+    const json j = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << r->body;
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(needle), std::string::npos) << r->body;
+  };
+  expect_400(std::string(10000, '[') + std::string(10000, ']'), "nests");
+  expect_400(std::string(1000000, '['), "nests");  // unbalanced too
+  // 64 levels are fine (the object and 63 arrays); 65 are not.
+  const std::string ok = R"({"prompt": "Rivers", "max_tokens": 1, "x": )" + std::string(63, '[') + std::string(63, ']') + "}";
+  auto r = server.client().Post("/v1/completions", ok, "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  expect_400(R"({"prompt": "Rivers", "x": )" + std::string(64, '[') + std::string(64, ']') + "}", "nests");
+  // 300,000 values in 1.2 MB: each {} would be a map of its own.
+  std::string many = "{\"prompt\": \"Rivers\", \"x\": [{}";
+  for (int i = 1; i < 300000; ++i) many += ",{}";
+  expect_400(many + "]}", "more than 262144 JSON values");
+  std::string ids = "{\"prompt\": [1";
+  for (int i = 1; i < 300000; ++i) ids += ",1";
+  expect_400(ids + "]}", "more than 262144 JSON values");
+  expect_400(json{{"prompt", "Rivers"}, {"stop", {"a", std::string(1025, 'b')}}}.dump(), "at most 1024 bytes");
+  // A 4 MB prompt string: read, tokenized, and refused as longer than the context.
+  expect_400(json{{"prompt", std::string(4 << 20, 'a')}}.dump(), "the context holds 64");
+  // Over --max-body (8 MiB by default): refused from the Content-Length alone.
+  const std::string huge = raw_http(server.port(),
+                                    "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                    "Content-Length: 100000000000\r\n\r\n{}");
+  EXPECT_EQ(huge.rfind("HTTP/1.1 413", 0), 0u) << huge;
+  // A chunked body could be of any size: refused before it is read.
+  std::string chunked = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n";
+  const std::string chunk(1 << 20, ' ');
+  for (int i = 0; i < 9; ++i) chunked += "100000\r\n" + chunk + "\r\n";
+  const std::string too_long = raw_http(server.port(), chunked + "0\r\n\r\n");
+  EXPECT_EQ(too_long.rfind("HTTP/1.1 411", 0), 0u) << too_long.substr(0, 200);
+  EXPECT_NE(too_long.find("Content-Length (Transfer-Encoding is not accepted)"), std::string::npos) << too_long.substr(0, 400);
+  EXPECT_EQ(server.client().Get("/health")->status, 200);
 }
 
 TEST(Serve, ApiKeyGuardsEverythingButHealth) {
@@ -177,6 +267,39 @@ TEST(Serve, ConcurrentGreedyRequestsMatchSequentialOnes) {
     });
   for (auto& t : clients) t.join();
   EXPECT_EQ(together, alone);
+}
+
+// SIGTERM ends the requests in flight as cancelled (their streams still close
+// with [DONE]) and the server exits with status 0, tearing everything down
+// (so a sanitizer build checks the shutdown too).
+TEST(Serve, SigtermStopsCleanly) {
+  ServerProcess server("-np 2 --ctx-size-seq 2048");
+  std::string body;
+  std::atomic<bool> streaming{false};
+  std::thread client([&] {
+    httplib::Client c = server.client();
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/completions";
+    req.body = json{{"prompt", "Once upon a time"}, {"max_tokens", 2000}, {"ignore_eos", true}, {"stream", true}}.dump();
+    req.set_header("Content-Type", "application/json");
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+      body.append(data, n);
+      streaming = true;
+      return true;
+    };
+    httplib::Response res;
+    httplib::Error error;
+    c.send(req, res, error);
+  });
+  for (int i = 0; i < 12000 && !streaming; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(streaming) << "no stream began";
+  const int status = server.stop();
+  client.join();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << ": " << server.read_log();
+  EXPECT_NE(body.find("\"finish_reason\":\"cancelled\""), std::string::npos) << body.substr(body.size() > 500 ? body.size() - 500 : 0);
+  EXPECT_NE(body.find("data: [DONE]"), std::string::npos);
+  EXPECT_NE(server.read_log().find("SIGTERM: stopping"), std::string::npos) << server.read_log();
 }
 
 TEST(Serve, BadCommandLines) {

@@ -20,7 +20,7 @@
 #include <set>
 #include <string>
 
-#include "serve_process.h"
+#include "server_process.h"
 #include "test_util.h"
 #include "webdriver.h"
 
@@ -166,7 +166,7 @@ TEST(WebChat, StreamsGreedyRepliesInHeadlessChromium) {
   ServerProcess server("--api-key " + kApiKey + " -np 2");
   test::TempDir tmp;
   ChromeDriverProcess driver("/usr/bin/chromedriver", tmp.file("chromedriver.log"));
-  ChatPage page(driver, server.url() + "/");
+  ChatPage page(driver, "http://127.0.0.1:" + std::to_string(server.port()) + "/");
   BrowserSession& b = page.browser();
 
   // The page asked /health and /v1/models (401: no key yet).

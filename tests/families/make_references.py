@@ -2,7 +2,8 @@
 """Reference outputs of a llama.cpp-family server on Tessera's tiny family models.
 
 For each GGUF given, starts an existing `llama-server` build (this script never
-builds or downloads anything) with an F32 KV cache on one slot, and records:
+builds or downloads anything) with an F32 KV cache (--cache-type) on one slot,
+and records:
   - the server's token ids for a few texts (POST /tokenize), and
   - for each of those prompts (sent as token ids), the greedy continuation of
     N tokens with the top-K log-probabilities (log-softmax of the full logits,
@@ -62,6 +63,8 @@ def main():
     ap.add_argument("models", nargs="+")
     ap.add_argument("--server", required=True, help="path of an existing llama-server binary")
     ap.add_argument("--peer", required=True, help='peer name and commit, e.g. "llama.cpp c392e5094"')
+    ap.add_argument("--cache-type", default="f32", help="KV cache type of both engines (ik_llama.cpp needs f16 without flash attention)")
+    ap.add_argument("--server-args", default="", help='extra server flags, e.g. "-fa off" for ik_llama.cpp')
     ap.add_argument("-n", type=int, default=16, help="tokens generated per prompt")
     ap.add_argument("--top", type=int, default=5, help="log-probabilities kept per position")
     args = ap.parse_args()
@@ -69,7 +72,7 @@ def main():
     for model in args.models:
         port = free_port()
         cmd = [args.server, "-m", model, "--port", str(port), "-t", "2", "-c", "256", "-np", "1",
-               "-ctk", "f32", "-ctv", "f32", "--no-warmup"]
+               "-ctk", args.cache_type, "-ctv", args.cache_type, "--no-warmup"] + args.server_args.split()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_ready(port, proc)
@@ -102,6 +105,7 @@ def main():
             "command": "llama-server -m %s --port PORT %s" % (os.path.basename(model), " ".join(cmd[5:])),
             "requests": "POST /tokenize {content, add_special: true}; POST /completion {prompt: ids, n_predict: %d, "
                         "temperature: 0, n_probs: %d, ignore_eos: true, cache_prompt: false, logit_bias: banned_ids x false}" % (args.n, args.top),
+            "cache_type": args.cache_type,
             "banned_ids": banned,
             "cases": cases,
         }

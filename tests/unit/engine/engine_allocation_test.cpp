@@ -48,7 +48,7 @@ TEST(EngineAllocation, StepsAllocateNothingOnceWarm) {
   engine::Engine e(m, o);
   std::vector<engine::SeqId> seqs;
   for (int i = 0; i < 6; ++i) {
-    seqs.push_back(e.add_sequence({0.8f, 40, 0.95f, 0.05f, 1.1f, 64, static_cast<uint64_t>(i)}));
+    seqs.push_back(e.add_sequence({0.8f, 40, 0.95f, 0.05f, 1.1f, 64, static_cast<uint64_t>(i), {}}));
     e.feed(seqs.back(), std::vector<int32_t>(static_cast<size_t>(20 + 9 * i), 5 + i));
   }
   auto run_steps = [&](int n) {

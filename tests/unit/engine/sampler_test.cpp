@@ -30,7 +30,7 @@ TEST(Sampler, SameSeedSameSequence) {
   std::vector<float> logits(50);
   for (int i = 0; i < 50; ++i) logits[i] = std::sin(i * 0.7f) * 2;
   auto run = [&](uint64_t seed) {
-    Sampler s(SamplingParams{1.0f, 40, 0.95f, 0.05f, 1.0f, 64, seed}, 50);
+    Sampler s(SamplingParams{1.0f, 40, 0.95f, 0.05f, 1.0f, 64, seed, {}}, 50);
     std::vector<int32_t> out;
     for (int i = 0; i < 100; ++i) out.push_back(s.sample(logits.data(), out));
     return out;
@@ -121,6 +121,27 @@ TEST(Sampler, RejectsBadParameters) {
   p.repeat_penalty = 0;
   EXPECT_THROW(Sampler(p, 4), Error);
   EXPECT_THROW(Sampler(plain(1.0f), 0), Error);
+}
+
+// Banned tokens are never drawn; the others keep their softmax proportions.
+TEST(Sampler, BannedTokensAreNeverDrawn) {
+  const std::vector<float> logits = {1.0f, 5.0f, 0.0f, 1.5f};
+  SamplingParams greedy = plain(0);
+  greedy.banned_tokens = {1};
+  EXPECT_EQ(Sampler(greedy, 4).sample(logits.data(), {}), 3);
+  SamplingParams p = plain(1.0f, 11);
+  p.banned_tokens = {1, 1};
+  Sampler s(p, 4);
+  std::vector<int> count(4);
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) count[s.sample(logits.data(), {})]++;
+  EXPECT_EQ(count[1], 0);
+  const double z = std::exp(1.0) + std::exp(0.0) + std::exp(1.5);
+  for (int i : {0, 2, 3}) EXPECT_NEAR(count[i] / double(n), std::exp(logits[i]) / z, 0.006) << i;
+  p.banned_tokens = {4};
+  EXPECT_THROW(Sampler(p, 4), Error);
+  p.banned_tokens = {0, 1, 2, 3};
+  EXPECT_THROW(Sampler(p, 4), Error);
 }
 
 }  // namespace

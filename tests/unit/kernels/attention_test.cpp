@@ -63,28 +63,31 @@ std::vector<float> round_through(DType type, const std::vector<float>& x, int64_
   return out;
 }
 
-// softmax(scale q.K^T) V with the whole score row, in double.
+// softmax(scale q.K^T) V with the whole score row, in double; with a window,
+// over the last `window` positions only; with a softcap, each scaled score s
+// as softcap * tanh(s / softcap).
 std::vector<double> naive_attention(const std::vector<float>& q, int64_t n_tok, int64_t n_head, int64_t pos0,
                                     const std::vector<float>& K, const std::vector<float>& V, int64_t n_kv,
-                                    int64_t d, float scale) {
+                                    int64_t d, float scale, const AttentionVariant& variant = {}) {
   std::vector<double> out(q.size());
   const int64_t group = n_head / n_kv;
   for (int64_t t = 0; t < n_tok; ++t)
     for (int64_t h = 0; h < n_head; ++h) {
       const int64_t n_pos = pos0 + t + 1, kh = h / group;
+      const int64_t first = variant.window > 0 ? std::max<int64_t>(0, n_pos - variant.window) : 0;
       const float* qr = q.data() + (t * n_head + h) * d;
-      std::vector<double> s(static_cast<size_t>(n_pos));
-      for (int64_t p = 0; p < n_pos; ++p) {
+      std::vector<double> s(static_cast<size_t>(n_pos), -INFINITY);
+      for (int64_t p = first; p < n_pos; ++p) {
         double dot = 0;
         for (int64_t i = 0; i < d; ++i) dot += double(qr[i]) * K[(p * n_kv + kh) * d + i];
-        s[p] = dot * scale;
+        s[p] = variant.softcap > 0 ? variant.softcap * std::tanh(dot * scale / variant.softcap) : dot * scale;
       }
       const double mx = *std::max_element(s.begin(), s.end());
       double z = 0;
       for (auto& x : s) z += (x = std::exp(x - mx));
       for (int64_t i = 0; i < d; ++i) {
         double o = 0;
-        for (int64_t p = 0; p < n_pos; ++p) o += s[p] / z * V[(p * n_kv + kh) * d + i];
+        for (int64_t p = first; p < n_pos; ++p) o += s[p] / z * V[(p * n_kv + kh) * d + i];
         out[(t * n_head + h) * d + i] = o;
       }
     }
@@ -150,11 +153,13 @@ std::vector<double> expected(const Shape& s, const Inputs& in, DType k_type = DT
 class AttentionTest : public PerIsa {
  protected:
   std::vector<float> run(ThreadPool& pool, const Shape& s, const Inputs& in, const KvLayerView& kv,
-                         const AttentionSchedule* schedule = nullptr) {
+                         const AttentionSchedule* schedule = nullptr, const AttentionVariant& variant = {}) {
     std::vector<float> out(in.q.size(), std::nanf(""));
-    attention_with(table(), pool, in.q.data(), s.n_tok(), s.n_head(), s.pos0, kv, in.scale, out.data(), schedule);
+    attention_with(table(), pool, in.q.data(), s.n_tok(), s.n_head(), s.pos0, kv, in.scale, out.data(), schedule,
+                   variant);
     return out;
   }
+  void rows_do_not_depend_on_the_batch_or_the_schedule(const AttentionVariant& variant);
 };
 TESSERA_INSTANTIATE_PER_ISA(AttentionTest);
 
@@ -175,6 +180,30 @@ TEST_P(AttentionTest, F32CacheMatchesNaiveReference) {
     for (int64_t tile : {1, 3}) {
       const AttentionSchedule sched{tile, 0};
       EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &sched), want), kF32Tolerance) << "tile " << tile;
+    }
+  }
+}
+
+// Sliding windows (shorter than a block, a block, across chunk boundaries,
+// longer than the cache) and logit softcapping, on the tiled and split paths.
+TEST_P(AttentionTest, WindowAndSoftcapMatchNaiveReference) {
+  ThreadPool three(3);
+  uint32_t seed = 300;
+  const AttentionVariant variants[] = {{1, 0}, {17, 0}, {32, 0}, {100, 0}, {400, 0}, {0, 5.0f}, {40, 2.0f}};
+  for (const Shape& s : shapes()) {
+    if (s.d != 64) continue;
+    SCOPED_TRACE(describe(s));
+    const Inputs in = inputs(s, seed++);
+    const PagedCache cache(in.K, in.V, s.n_pos, s.n_kv, s.d, DType::F32, DType::F32);
+    for (const AttentionVariant& v : variants) {
+      SCOPED_TRACE("window " + std::to_string(v.window) + " softcap " + std::to_string(v.softcap));
+      const auto want = naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, in.K, in.V, s.n_kv, s.d, in.scale, v);
+      const AttentionSchedule tiles{3, 0}, split{0, 1, 64};
+      EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, nullptr, v), want), kF32Tolerance);
+      EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &tiles, v), want), kF32Tolerance);
+      if (s.n_tok() == 1) {
+        EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &split, v), want), kF32Tolerance);
+      }
     }
   }
 }
@@ -227,6 +256,12 @@ TEST(AttentionSchedule, SplitsLongDecodeOnlyWhenThreadsWouldIdle) {
 // whether its sequence runs alone or among others (anywhere in the batch), in
 // tiles of any height, split over KV chunks or not, on 1 or 3 threads.
 TEST_P(AttentionTest, RowsDoNotDependOnTheBatchOrTheSchedule) {
+  for (const AttentionVariant& variant : {AttentionVariant{}, AttentionVariant{100, 0}, AttentionVariant{33, 20.0f}})
+    rows_do_not_depend_on_the_batch_or_the_schedule(variant);
+}
+
+void AttentionTest::rows_do_not_depend_on_the_batch_or_the_schedule(const AttentionVariant& variant) {
+  SCOPED_TRACE("window " + std::to_string(variant.window) + " softcap " + std::to_string(variant.softcap));
   ThreadPool one(1), three(3);
   const int64_t d = 64, n_kv = 2, group = 4, n_head = n_kv * group;
   // Sequences (positions pos0 .. n_pos - 1): prompts, decodes past a chunk, a short one.
@@ -249,7 +284,7 @@ TEST_P(AttentionTest, RowsDoNotDependOnTheBatchOrTheSchedule) {
     const AttentionSchedule tiles{1, 0};
     for (int64_t t = 0; t < n_pos - pos0; ++t)
       attention_with(table(), one, in[i].q.data() + t * n_head * d, 1, n_head, pos0 + t, caches[i].view, scale,
-                     out.data() + t * n_head * d, &tiles);
+                     out.data() + t * n_head * d, &tiles, variant);
     alone.push_back(std::move(out));
   }
   // All together, in a scrambled order of sequences, under several schedules.
@@ -268,7 +303,7 @@ TEST_P(AttentionTest, RowsDoNotDependOnTheBatchOrTheSchedule) {
       std::vector<float> out(q.size(), std::nanf(""));
       for (size_t k = 0; k < seqs.size(); ++k)
         attention_with(table(), *pool, q.data(), n_head, caches[order[k]].view, &seqs[k], 1, scale, out.data(),
-                       &sched);
+                       &sched, variant);
       for (size_t k = 0; k < seqs.size(); ++k) {
         const std::vector<float>& want = alone[order[k]];
         ASSERT_EQ(0, std::memcmp(out.data() + seqs[k].row0 * n_head * d, want.data(), want.size() * sizeof(float)))
