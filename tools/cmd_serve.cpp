@@ -2,7 +2,7 @@
 // GenerationService (cpp-httplib for HTTP, nlohmann-json for JSON). Routes:
 // /v1/chat/completions, /v1/completions (plain or streamed as server-sent
 // events), /v1/models, /health (503 while the model loads), /metrics
-// (Prometheus text), /tokenize, /detokenize.
+// (Prometheus text), /tokenize, /detokenize; GET / is the web chat page.
 #include <fmt/format.h>
 #include <httplib.h>
 
@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "chat_page.h"
 #include "commands.h"
 #include "openai_api.h"
 #include "tessera/error.h"
@@ -208,7 +209,7 @@ int serve(ServeArgs& a) {
     std::fprintf(stderr, "%s %s %d%s%s\n", req.method.c_str(), req.path.c_str(), res.status,
                  tokens.empty() ? "" : " tokens ", tokens.c_str());
   });
-  // Authorization and readiness before any route; /health is always open.
+  // Bodies cpp-httplib would not hold to --max-body are refused from the headers.
   http.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
     // cpp-httplib (0.11) holds a chunked body to --max-body only through
     // Content-Length, so it would read one of any size: none is accepted
@@ -227,19 +228,17 @@ int serve(ServeArgs& a) {
       send_error(res, 413, "the request body is too large (--max-body " + std::to_string(s->args.max_body) + " bytes)");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
-    if (!s->args.api_key.empty() && req.get_header_value("Authorization") != "Bearer " + s->args.api_key) {
-      send_error(res, 401, "invalid API key: send 'Authorization: Bearer <key>'", "authentication_error");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (!s->ready) {
-      send_error(res, 503, "the model is loading", "server_error");
-      return httplib::Server::HandlerResponse::Handled;
-    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
+  // Every route but /health and the page (which asks the user for the key) needs
+  // the key and a loaded model. Checked once the body is read: a request refused
+  // before (in the pre-routing handler) would leave its body in the connection, to
+  // be parsed as the next request on it.
   auto guarded = [s](auto&& handler) {
     return [s, handler](const httplib::Request& req, httplib::Response& res) {
+      if (!s->args.api_key.empty() && req.get_header_value("Authorization") != "Bearer " + s->args.api_key)
+        return send_error(res, 401, "invalid API key: send 'Authorization: Bearer <key>'", "authentication_error");
+      if (!s->ready) return send_error(res, 503, "the model is loading", "server_error");
       try {
         handler(req, res);
       } catch (const ApiError& e) {
@@ -256,6 +255,11 @@ int serve(ServeArgs& a) {
     } else {
       res.set_content(R"({"status":"ok"})", "application/json");
     }
+  });
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Content-Security-Policy", kChatPageCsp);
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(std::string(chat_page_html()), "text/html; charset=utf-8");
   });
   http.Get("/v1/models", guarded([s](const httplib::Request&, httplib::Response& res) {
              const json m = {{"id", s->model_id}, {"object", "model"}, {"created", s->created}, {"owned_by", "tessera"}};
