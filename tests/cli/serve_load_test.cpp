@@ -306,7 +306,19 @@ TEST(ServeLoad, ManyConcurrentRequestsLeaveTheServerAsTheyFoundIt) {
   Tally warmup;
   LoadRun(server, *model, warmup).run(n_warmup);
   for (const std::string& f : warmup.failures) ADD_FAILURE() << "warm-up: " << f;
+  // Settled before the baseline: the handler of a request whose client hung up
+  // may still be finishing (and be counted) after the client has moved on. Idle
+  // means no request processing and, over three polls in a row, each poll
+  // counting only the one before it.
   auto before = metrics(server);
+  for (int i = 0, quiet = 0; i < 200 && quiet < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto now = metrics(server);
+    const bool idle = now["tessera_requests_processing"] == 0 &&
+                      now["tessera_http_requests_total"] - before["tessera_http_requests_total"] == 1;
+    quiet = idle ? quiet + 1 : 0;
+    before = std::move(now);
+  }
   const int64_t rss_before = server.resident_kib();
 
   Tally tally;
