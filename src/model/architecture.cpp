@@ -147,12 +147,6 @@ const std::vector<Architecture>& architectures() {
 
 }  // namespace
 
-const TensorSpec& Architecture::tensor(Role role) const {
-  for (const TensorSpec& t : tensors)
-    if (t.role == role) return t;
-  fail("internal error: architecture '{}' has no tensor of role {}", name, static_cast<int>(role));
-}
-
 std::vector<std::string> architecture_names() {
   std::vector<std::string> names;
   for (const auto& a : architectures()) names.emplace_back(a.name);

@@ -97,8 +97,6 @@ struct Architecture {
   bool embed_scale = false;  // embeddings times sqrt(n_embd) (Gemma)
   bool post_norms = false;   // mixer and channel outputs RMS-normed before the residual add
   std::vector<TensorSpec> tensors;
-
-  const TensorSpec& tensor(Role role) const;  // throws Error if the family has no such tensor
 };
 
 // One layer of the block schedule: x += mixer(norm(x)); x += channel(norm(x)).
