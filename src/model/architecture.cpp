@@ -78,11 +78,6 @@ std::vector<TensorSpec> decoder_tensors() {
   return concat({embedding_and_head(true), attention_tensors(false), swiglu_tensors(false)});
 }
 
-std::vector<TensorSpec> with(std::vector<TensorSpec> base, std::initializer_list<TensorSpec> extra) {
-  base.insert(base.end(), extra.begin(), extra.end());
-  return base;
-}
-
 Architecture family(std::string_view name, std::vector<TensorSpec> tensors) {
   Architecture a;
   a.name = name;
@@ -97,16 +92,16 @@ std::vector<Architecture> make_architectures() {
 
   // Qwen2 / 2.5 (and their coder models): biases on q, k, v; NeoX rope.
   Architecture& qwen2 = all.emplace_back(family(
-      "qwen2", with(decoder_tensors(), {{Role::AttnQBias, "blk.{}.attn_q.bias", Dim::QDim},
+      "qwen2", concat({decoder_tensors(), {{Role::AttnQBias, "blk.{}.attn_q.bias", Dim::QDim},
                                         {Role::AttnKBias, "blk.{}.attn_k.bias", Dim::KvDim},
-                                        {Role::AttnVBias, "blk.{}.attn_v.bias", Dim::KvDim}})));
+                                        {Role::AttnVBias, "blk.{}.attn_v.bias", Dim::KvDim}}})));
   qwen2.rope_neox = true;
   qwen2.attention.qkv_bias = true;
 
   // Qwen3: per-head RMSNorm of q and k; no biases.
   Architecture& qwen3 = all.emplace_back(family(
-      "qwen3", with(decoder_tensors(), {{Role::AttnQNorm, "blk.{}.attn_q_norm.weight", Dim::HeadDim},
-                                        {Role::AttnKNorm, "blk.{}.attn_k_norm.weight", Dim::HeadDim}})));
+      "qwen3", concat({decoder_tensors(), {{Role::AttnQNorm, "blk.{}.attn_q_norm.weight", Dim::HeadDim},
+                                        {Role::AttnKNorm, "blk.{}.attn_k_norm.weight", Dim::HeadDim}}})));
   qwen3.rope_neox = true;
   qwen3.attention.qk_norm = true;
 
@@ -122,8 +117,8 @@ std::vector<Architecture> make_architectures() {
   // Gemma 2: GeGLU, RMS post-norms, embeddings scaled by sqrt(n_embd), tied head,
   // attention and final logit softcapping, sliding window on every other layer.
   Architecture& gemma2 = all.emplace_back(family(
-      "gemma2", with(decoder_tensors(), {{Role::AttnPostNorm, "blk.{}.post_attention_norm.weight", Dim::Embd},
-                                         {Role::FfnPostNorm, "blk.{}.post_ffw_norm.weight", Dim::Embd}})));
+      "gemma2", concat({decoder_tensors(), {{Role::AttnPostNorm, "blk.{}.post_attention_norm.weight", Dim::Embd},
+                                         {Role::FfnPostNorm, "blk.{}.post_ffw_norm.weight", Dim::Embd}}})));
   gemma2.rope_neox = true;
   gemma2.channel = ChannelKind::GeGLU;
   gemma2.embed_scale = true;

@@ -46,11 +46,7 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionOpti
                      c.attn_scale, buf.attn.data(), kernels::AttentionVariant{options.window, options.softcap});
   // delta = Wo (n_embd, q_dim) @ attn
   multiply(pool, w.o, buf.attn.data(), n, buf.delta.data());
-  if (options.output_bias)
-    for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t)
-        kernels::add(buf.delta.data() + t * c.n_embd, buf.delta.data() + t * c.n_embd, w.o_bias, c.n_embd);
-    });
+  if (options.output_bias) add_row_bias(pool, buf.delta.data(), w.o_bias, n, c.n_embd);
 }
 
 }  // namespace tessera::model

@@ -44,10 +44,7 @@ void gelu_mlp_channel(ThreadPool& pool, const ModelConfig& c, const FeedForwardW
   });
   // delta = Wd (n_embd, n_ff) @ gelu(...) + b_down
   multiply(pool, w.down, buf.up.data(), n, buf.delta.data());
-  for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t)
-      kernels::add(buf.delta.data() + t * c.n_embd, buf.delta.data() + t * c.n_embd, w.down_bias, c.n_embd);
-  });
+  add_row_bias(pool, buf.delta.data(), w.down_bias, n, c.n_embd);
 }
 
 }  // namespace tessera::model

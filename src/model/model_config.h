@@ -25,10 +25,10 @@ struct ModelConfig {
   float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
   bool rope_neox = false;
   int64_t max_positions = 0;   // learned positions: n_ctx_train, the most a sequence may hold; 0: no limit
-  int64_t sliding_window = 0;
+  int64_t sliding_window = 0;  // <arch>.attention.sliding_window: a query sees the last N positions; 0: all
   float attn_softcap = 0;   // <arch>.attn_logit_softcapping (Gemma 2); 0: none
   float final_softcap = 0;  // <arch>.final_logit_softcapping: logits through cap * tanh(x / cap); 0: none
-  float attn_scale = 0;     // scores scale; 1 / sqrt(head_dim) unless the family says otherwise  // <arch>.attention.sliding_window: a query sees the last N positions; 0: all
+  float attn_scale = 0;     // scores scale; 1 / sqrt(head_dim) unless the family says otherwise
 
   int64_t q_dim() const { return n_head * head_dim; }
   int64_t kv_dim() const { return n_head_kv * head_dim; }

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/thread_pool.h"
+#include "kernels/kernels.h"
 
 namespace tessera::model {
 
@@ -18,6 +19,13 @@ void for_token_ranges(ThreadPool& pool, int64_t n, const Fn& fn) {
     pool.parallel_for(n, 1, [&](int64_t begin, int64_t end, int) { fn(begin, end); });
   else
     fn(0, n);
+}
+
+// y[t] += bias for each of n rows of `width` floats (a projection's bias).
+inline void add_row_bias(ThreadPool& pool, float* y, const float* bias, int64_t n, int64_t width) {
+  for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) kernels::add(y + t * width, y + t * width, bias, width);
+  });
 }
 
 }  // namespace tessera::model
