@@ -231,6 +231,15 @@ std::vector<std::string> kv_cache_type_names();
 // The GGUF general.architecture values Tessera runs (and mkmodel writes).
 std::vector<std::string> architecture_names();
 
+// Embeddings of embedding models (BERT and its kin): LoadedModel::embed.
+struct EmbedOptions {
+  std::string pooling;  // "mean", "cls" or "last"; "" the model's own (<arch>.pooling_type)
+  // As llama.cpp's --embd-normalize: -1 none, 0 max-abs scaled to int16's range,
+  // 1 taxicab, 2 euclidean (L2, the default), p > 2 the p-norm.
+  int normalize = 2;
+  int n_threads = 0;  // 0: all hardware threads
+};
+
 class LoadedModel {
  public:
   // Throws tessera::Error (a std::runtime_error) with a one-line message.
@@ -264,6 +273,16 @@ class LoadedModel {
   // final EOS (a template that closes the last turn) left off, as llama.cpp does.
   std::vector<int32_t> tokenize_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
 
+  // Whether the model computes embeddings (an encoder such as BERT) rather than
+  // generating text; generation (new_engine, generate, perplexity) refuses such
+  // a model, embed refuses the others.
+  bool is_embedding_model() const;
+  // One vector (n_embd values) per input token sequence (tokenize(text, true)
+  // gives BERT's [CLS] ... [SEP] form), each sequence evaluated whole. Throws
+  // Error for an empty input, one longer than the model's positions, an id
+  // outside the vocabulary; UsageError for an unknown pooling name.
+  std::vector<std::vector<float>> embed(const std::vector<std::vector<int32_t>>& inputs,
+                                        const EmbedOptions& options = {}) const;
   // An executor of many sequences over this model (it must outlive the engine).
   std::unique_ptr<Engine> new_engine(const EngineOptions& options = {}) const;
 

@@ -42,6 +42,34 @@ std::vector<TensorSpec> gpt2_tensors() {
   };
 }
 
+// BERT: token, type and position embeddings under a LayerNorm; post-norm layers
+// (the norms after the residual adds) with biases everywhere; no head.
+std::vector<TensorSpec> bert_tensors() {
+  return {
+      {Role::TokenEmbd, "token_embd.weight", Dim::Embd, Dim::Vocab},
+      {Role::TokenTypes, "token_types.weight", Dim::Embd, Dim::TokenTypes},
+      {Role::PosEmbd, "position_embd.weight", Dim::Embd, Dim::CtxTrain},
+      {Role::TokenEmbdNorm, "token_embd_norm.weight", Dim::Embd},
+      {Role::TokenEmbdNormBias, "token_embd_norm.bias", Dim::Embd},
+      {Role::AttnQ, "blk.{}.attn_q.weight", Dim::Embd, Dim::QDim},
+      {Role::AttnQBias, "blk.{}.attn_q.bias", Dim::QDim},
+      {Role::AttnK, "blk.{}.attn_k.weight", Dim::Embd, Dim::KvDim},
+      {Role::AttnKBias, "blk.{}.attn_k.bias", Dim::KvDim},
+      {Role::AttnV, "blk.{}.attn_v.weight", Dim::Embd, Dim::KvDim},
+      {Role::AttnVBias, "blk.{}.attn_v.bias", Dim::KvDim},
+      {Role::AttnOutput, "blk.{}.attn_output.weight", Dim::QDim, Dim::Embd},
+      {Role::AttnOutputBias, "blk.{}.attn_output.bias", Dim::Embd},
+      {Role::AttnNorm, "blk.{}.attn_output_norm.weight", Dim::Embd},  // the mixer's norm, after its residual add
+      {Role::AttnNormBias, "blk.{}.attn_output_norm.bias", Dim::Embd},
+      {Role::FfnUp, "blk.{}.ffn_up.weight", Dim::Embd, Dim::Ff},
+      {Role::FfnUpBias, "blk.{}.ffn_up.bias", Dim::Ff},
+      {Role::FfnDown, "blk.{}.ffn_down.weight", Dim::Ff, Dim::Embd},
+      {Role::FfnDownBias, "blk.{}.ffn_down.bias", Dim::Embd},
+      {Role::FfnNorm, "blk.{}.layer_output_norm.weight", Dim::Embd},  // the channel's norm, likewise
+      {Role::FfnNormBias, "blk.{}.layer_output_norm.bias", Dim::Embd},
+  };
+}
+
 std::vector<TensorSpec> attention_tensors(bool fused_qkv) {
   std::vector<TensorSpec> t = {{Role::AttnNorm, "blk.{}.attn_norm.weight", Dim::Embd}};
   if (fused_qkv) {
@@ -132,6 +160,17 @@ std::vector<Architecture> make_architectures() {
   gpt2.attention.qkv_bias = true;
   gpt2.attention.output_bias = true;
   gpt2.attention.rope = false;
+
+  // BERT (and its embedding models: BGE, MiniLM, E5): a bidirectional encoder.
+  Architecture& bert = all.emplace_back(family("bert", bert_tensors()));
+  bert.channel = ChannelKind::GeluMlp;
+  bert.norm = NormKind::LayerNorm;
+  bert.placement = NormPlacement::Post;
+  bert.output = ModelOutput::Embeddings;
+  bert.attention.qkv_bias = true;
+  bert.attention.output_bias = true;
+  bert.attention.rope = false;
+  bert.attention.causal = false;
   return all;
 }
 
@@ -156,7 +195,7 @@ const Architecture& find_architecture(const std::string& name, const std::string
 
 std::vector<LayerSpec> block_schedule(const Architecture& arch, const ModelConfig& c) {
   std::vector<LayerSpec> layers(static_cast<size_t>(c.n_layer),
-                                LayerSpec{arch.norm, arch.post_norms, arch.mixer, arch.attention, arch.channel});
+                                LayerSpec{arch.norm, arch.post_norms, arch.placement, arch.mixer, arch.attention, arch.channel});
   for (int64_t l = 0; l < c.n_layer; ++l) {
     layers[static_cast<size_t>(l)].attention.softcap = c.attn_softcap;
     const bool windowed = arch.window_period == 1 || (arch.window_period > 1 && (l + 1) % arch.window_period != 0);
@@ -179,6 +218,7 @@ std::vector<int64_t> tensor_shape(const TensorSpec& spec, const ModelConfig& c) 
       case Dim::HeadDim: return c.head_dim;
       case Dim::RopeHalf: return c.rope_dim / 2;
       case Dim::CtxTrain: return c.n_ctx_train;
+      case Dim::TokenTypes: return c.n_token_types;
     }
     return 0;
   };

@@ -24,12 +24,25 @@ enum class NormKind {
   RMSNorm,    // x / rms(x) * w
   LayerNorm,  // (x - mean) / std * w + b
 };
+// Where a layer's two norms sit.
+enum class NormPlacement {
+  Pre,   // on each sub-layer's input: x += f(norm(x))  (Llama, GPT-2, ...)
+  Post,  // after each residual add: x = norm(x + f(x))  (BERT)
+};
+// What a model's last hidden states become.
+enum class ModelOutput {
+  Logits,      // a head over the vocabulary: a text generator
+  Embeddings,  // pooled per sequence: an embedding model (no head; it does not generate)
+};
 
 // What a tensor is for; the binder puts each into its slot of the weights.
 enum class Role : uint8_t {
   // Whole model.
   TokenEmbd,
   PosEmbd,  // learned absolute positions (GPT-2)
+  TokenTypes,          // token-type ("segment") embeddings; every token is type 0 (BERT)
+  TokenEmbdNorm,       // LayerNorm of the summed embeddings (BERT)
+  TokenEmbdNormBias,
   OutputNorm,
   OutputNormBias,
   Output,     // absent when optional: tied to TokenEmbd
@@ -64,7 +77,7 @@ enum class Role : uint8_t {
 };
 
 // A tensor dimension in terms of the hyper-parameters.
-enum class Dim : uint8_t { None, Embd, Vocab, QDim, KvDim, QkvDim, Ff, Ff2, HeadDim, RopeHalf, CtxTrain };
+enum class Dim : uint8_t { None, Embd, Vocab, QDim, KvDim, QkvDim, Ff, Ff2, HeadDim, RopeHalf, CtxTrain, TokenTypes };
 
 struct TensorSpec {
   Role role;
@@ -82,6 +95,7 @@ struct AttentionOptions {
   bool rope = true;          // rotary positions (GPT-2 has learned ones instead)
   int64_t window = 0;        // sliding window (positions a query sees); 0: all (set per layer)
   float softcap = 0;         // scores through softcap * tanh(s / softcap); 0: none (Gemma 2)
+  bool causal = true;        // false: every token sees its whole sequence (an encoder, BERT)
 };
 
 struct Architecture {
@@ -96,13 +110,17 @@ struct Architecture {
   int window_period = 0;
   bool embed_scale = false;  // embeddings times sqrt(n_embd) (Gemma)
   bool post_norms = false;   // mixer and channel outputs RMS-normed before the residual add
+  NormPlacement placement = NormPlacement::Pre;
+  ModelOutput output = ModelOutput::Logits;
   std::vector<TensorSpec> tensors;
 };
 
-// One layer of the block schedule: x += mixer(norm(x)); x += channel(norm(x)).
+// One layer of the block schedule: x += mixer(norm(x)); x += channel(norm(x)),
+// or with Post placement x = norm(x + mixer(x)); x = norm(x + channel(x)).
 struct LayerSpec {
   NormKind norm;
   bool post_norms;
+  NormPlacement placement;
   MixerKind mixer;
   AttentionOptions attention;
   ChannelKind channel;

@@ -43,7 +43,7 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionOpti
   });
 
   kernels::attention(pool, buf.q.data(), c.n_head, kv.layer_view(layer), buf.attn_seqs.data(), batch.n_seqs,
-                     c.attn_scale, buf.attn.data(), kernels::AttentionVariant{options.window, options.softcap});
+                     c.attn_scale, buf.attn.data(), kernels::AttentionVariant{options.window, options.softcap, options.causal});
   // delta = Wo (n_embd, q_dim) @ attn
   multiply(pool, w.o, buf.attn.data(), n, buf.delta.data());
   if (options.output_bias) add_row_bias(pool, buf.delta.data(), w.o_bias, n, c.n_embd);

@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -63,7 +64,7 @@ void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers
 
 }  // namespace
 
-void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, float* logits) const {
+void Model::run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch) const {
   const ModelConfig& c = config_;
   check_batch(c, kv, buf, batch);
   const int64_t n = batch.n_tokens;
@@ -87,6 +88,10 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
     const float s = std::sqrt(static_cast<float>(d));
     for (int64_t i = 0; i < n * d; ++i) buf.x[static_cast<size_t>(i)] *= s;
   }
+  if (weights_.token_types.data) {  // every token is of type 0: x += token_types[0]
+    kernels::dequantize_row(weights_.token_types.type, weights_.token_types.data, buf.xn.data(), d);
+    for (int64_t t = 0; t < n; ++t) kernels::add(buf.x.data() + t * d, buf.x.data() + t * d, buf.xn.data(), d);
+  }
   if (weights_.pos_embd.data) {  // learned positions: x += pos_embd[pos]
     const size_t pos_row = row_bytes(weights_.pos_embd.type, d);
     for (int64_t t = 0; t < n; ++t) {
@@ -103,34 +108,44 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
       kernels::add(&buf.x[begin * d], &buf.x[begin * d], &buf.delta[begin * d], (end - begin) * d);
     });
   };
-  auto norm_row = [&](NormKind kind, float* out, const float* x, const float* weight, const float* bias) {
-    if (kind == NormKind::LayerNorm)
-      kernels::layernorm(out, x, weight, bias, d, c.norm_eps);
-    else
-      kernels::rmsnorm(out, x, weight, d, c.norm_eps);
-  };
   auto post_norm = [&](const float* weight) {  // delta = rmsnorm(delta)
     for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) kernels::rmsnorm(&buf.delta[t * d], &buf.delta[t * d], weight, d, c.norm_eps);
     });
   };
-  auto norm = [&](NormKind kind, const float* weight, const float* bias) {
+  // out = norm(x), row by row (out may be x).
+  auto norm = [&](NormKind kind, float* out, const float* weight, const float* bias) {
     for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) norm_row(kind, &buf.xn[t * d], &buf.x[t * d], weight, bias);
+      for (int64_t t = begin; t < end; ++t) norm_row(kind, &out[t * d], &buf.x[t * d], weight, bias);
     });
+  };
+  if (weights_.embd_norm) norm(arch_->norm, buf.x.data(), weights_.embd_norm, weights_.embd_norm_bias);
+  // A sub-layer's input (xn) and what follows its residual add, by the layer's norm placement.
+  auto enter = [&](const LayerSpec& layer, const float* weight, const float* bias) {
+    if (layer.placement == NormPlacement::Pre) {
+      norm(layer.norm, buf.xn.data(), weight, bias);
+    } else {
+      for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
+        std::copy(buf.x.data() + begin * d, buf.x.data() + end * d, buf.xn.data() + begin * d);
+      });
+    }
+  };
+  auto leave = [&](const LayerSpec& layer, const float* weight, const float* bias) {
+    add_delta();
+    if (layer.placement == NormPlacement::Post) norm(layer.norm, buf.x.data(), weight, bias);
   };
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const BlockWeights& blk = weights_.blocks[static_cast<size_t>(l)];
     const LayerSpec& layer = layers_[static_cast<size_t>(l)];
-    norm(layer.norm, blk.mixer_norm, blk.mixer_norm_bias);
+    enter(layer, blk.mixer_norm, blk.mixer_norm_bias);
     switch (layer.mixer) {
       case MixerKind::Attention:
         attention_mixer(pool, c, layer.attention, blk.attention, weights_.rope_freqs, l, kv, buf, batch);
         break;
     }
     if (layer.post_norms) post_norm(blk.attention.post_norm);
-    add_delta();
-    norm(layer.norm, blk.channel_norm, blk.channel_norm_bias);
+    leave(layer, blk.mixer_norm, blk.mixer_norm_bias);
+    enter(layer, blk.channel_norm, blk.channel_norm_bias);
     switch (layer.channel) {
       case ChannelKind::SwiGLU:
         swiglu_channel(pool, c, blk.mlp, buf, n);
@@ -143,8 +158,24 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
         break;
     }
     if (layer.post_norms) post_norm(blk.mlp.post_norm);
-    add_delta();
+    leave(layer, blk.channel_norm, blk.channel_norm_bias);
   }
+}
+
+void Model::norm_row(NormKind kind, float* out, const float* x, const float* weight, const float* bias) const {
+  if (kind == NormKind::LayerNorm)
+    kernels::layernorm(out, x, weight, bias, config_.n_embd, config_.norm_eps);
+  else
+    kernels::rmsnorm(out, x, weight, config_.n_embd, config_.norm_eps);
+}
+
+void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, float* logits) const {
+  if (arch_->output != ModelOutput::Logits)
+    fail("{}: a '{}' model is an embedding model: it computes embeddings, not next-token logits", file_->path,
+         config_.arch);
+  run_blocks(pool, kv, buf, batch);
+  const ModelConfig& c = config_;
+  const int64_t d = c.n_embd;
 
   // logits = Wout (n_vocab, n_embd) @ norm(x), for the rows asked for.
   const int64_t rows = batch.n_logit_rows;
@@ -155,6 +186,36 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
   multiply(pool, weights_.output, buf.xn.data(), rows, logits);
   if (c.final_softcap > 0)
     for (int64_t i = 0; i < rows * c.n_vocab; ++i) logits[i] = c.final_softcap * std::tanh(logits[i] / c.final_softcap);
+}
+
+void Model::embed(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, Pooling pooling,
+                  float* out) const {
+  if (arch_->output != ModelOutput::Embeddings)
+    fail("{}: a '{}' model is a text generator, not an embedding model", file_->path, config_.arch);
+  run_blocks(pool, kv, buf, batch);
+  const int64_t d = config_.n_embd;
+  for (int64_t i = 0; i < batch.n_seqs; ++i) {
+    const BatchSequence& s = batch.seqs[i];
+    float* o = out + i * d;
+    const float* x = buf.x.data() + s.row0 * d;
+    switch (pooling) {
+      case Pooling::Mean: {
+        std::fill(o, o + d, 0.0f);
+        for (int64_t t = 0; t < s.n_tokens; ++t) kernels::add(o, o, x + t * d, d);
+        const float inv = 1.0f / static_cast<float>(s.n_tokens);
+        for (int64_t j = 0; j < d; ++j) o[j] *= inv;
+        break;
+      }
+      case Pooling::Cls:
+        std::copy(x, x + d, o);
+        break;
+      case Pooling::Last:
+        std::copy(x + (s.n_tokens - 1) * d, x + s.n_tokens * d, o);
+        break;
+      case Pooling::None:
+        fail("internal error: embeddings asked for without pooling");
+    }
+  }
 }
 
 }  // namespace tessera::model

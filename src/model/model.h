@@ -45,7 +45,17 @@ class Model {
   // Throws Error on a malformed batch (before anything is written).
   void forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, float* logits) const;
 
+  // An embedding model (ModelOutput::Embeddings): runs the batch, each
+  // sequence whole (an encoder's tokens see their whole sequence), and writes
+  // n_embd values per sequence, its tokens' last hidden states pooled, to `out`.
+  void embed(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, Pooling pooling,
+             float* out) const;
+
  private:
+  // Embeddings and every layer: leaves the last hidden states in buf.x.
+  void run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch) const;
+  void norm_row(NormKind kind, float* out, const float* x, const float* weight, const float* bias) const;
+
   std::shared_ptr<const io::ModelFile> file_;
   ModelConfig config_;
   const Architecture* arch_;

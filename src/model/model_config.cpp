@@ -14,6 +14,24 @@ int64_t positive(const io::Metadata& meta, const std::string& key, int64_t value
   return value;
 }
 
+// An embedding model's pooling, and its token types when its schema has them.
+void read_encoder_keys(const io::Metadata& meta, const Architecture& arch, ModelConfig& c) {
+  const std::string p = c.arch + ".";
+  if (meta.has(p + "attention.causal") && meta.get_bool(p + "attention.causal") != arch.attention.causal)
+    fail("{}: {}attention.causal differs from what Tessera's '{}' computes", meta.source, p, c.arch);
+  if (meta.has(p + "pooling_type")) {
+    const int64_t t = meta.get_int(p + "pooling_type");
+    if (t < 0 || t > 3)
+      fail("{}: {}pooling_type = {} is not supported (0 none, 1 mean, 2 cls, 3 last)", meta.source, p, t);
+    c.pooling = static_cast<Pooling>(t);
+  }
+  for (const TensorSpec& t : arch.tensors)
+    if (t.role == Role::TokenTypes) {
+      const std::string key = "tokenizer.ggml.token_type_count";
+      c.n_token_types = meta.has(key) ? positive(meta, key, meta.get_int(key), 1 << 16) : 1;
+    }
+}
+
 }  // namespace
 
 ModelConfig read_model_config(const io::Metadata& meta) {
@@ -86,6 +104,8 @@ ModelConfig read_model_config(const io::Metadata& meta) {
   }
   if (!(c.attn_softcap >= 0 && c.final_softcap >= 0))
     fail("{}: {}attn_logit_softcapping / final_logit_softcapping must not be negative", meta.source, p);
+
+  if (arch.output == ModelOutput::Embeddings) read_encoder_keys(meta, arch, c);
 
   const auto& tokens = meta.get_string_array("tokenizer.ggml.tokens");
   c.n_vocab = static_cast<int64_t>(tokens.size());

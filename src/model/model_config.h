@@ -8,6 +8,10 @@
 
 namespace tessera::model {
 
+// How an embedding model turns its tokens' last hidden states into one vector
+// (GGUF <arch>.pooling_type, llama.cpp's numbering).
+enum class Pooling { None = 0, Mean = 1, Cls = 2, Last = 3 };
+
 struct ModelConfig {
   std::string arch;         // general.architecture
   std::string name;         // general.name, if any
@@ -29,6 +33,8 @@ struct ModelConfig {
   float attn_softcap = 0;   // <arch>.attn_logit_softcapping (Gemma 2); 0: none
   float final_softcap = 0;  // <arch>.final_logit_softcapping: logits through cap * tanh(x / cap); 0: none
   float attn_scale = 0;     // scores scale; 1 / sqrt(head_dim) unless the family says otherwise
+  int64_t n_token_types = 0;  // rows of the token-type embeddings (tokenizer.ggml.token_type_count; BERT)
+  Pooling pooling = Pooling::None;  // <arch>.pooling_type: how an embedding model pools its tokens
 
   int64_t q_dim() const { return n_head * head_dim; }
   int64_t kv_dim() const { return n_head_kv * head_dim; }

@@ -114,7 +114,9 @@ TEST_P(Family, MatchesPeer) {
 
 // The committed files are what mkmodel writes today: the references describe
 // the files the tool makes, not stale ones.
-TEST_P(Family, FileIsWhatMkmodelWrites) {
+class FamilyFile : public testing::TestWithParam<const char*> {};
+
+TEST_P(FamilyFile, IsWhatMkmodelWrites) {
   const std::string model_path = kDir + GetParam() + "-tiny.gguf";
   const json spec = json::parse(test::read_file(kDir + "models.json"))[GetParam()];
   RandomModelSpec s;
@@ -137,6 +139,35 @@ TEST_P(Family, FileIsWhatMkmodelWrites) {
 
 INSTANTIATE_TEST_SUITE_P(Families, Family, testing::Values("llama", "qwen2", "phi3", "gpt2", "gemma2"),
                          [](const testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
+INSTANTIATE_TEST_SUITE_P(Families, FamilyFile, testing::Values("llama", "qwen2", "phi3", "gpt2", "gemma2", "bert"),
+                         [](const testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
+
+// BERT, an embedding model: the peer's token ids for each text ([CLS] ... [SEP])
+// and its mean-pooled, L2-normalised embedding of them. Both compute in
+// float32; the peer's GELU goes through its fp16 table (see above), which the
+// LayerNorms carry to the unit-length output: measured at most 3.2e-5 per
+// component on these texts. kBertTolerance = 2e-4 leaves a 6x margin against
+// components of about 1/sqrt(64) = 0.125, which a fault (a norm on the wrong side
+// of the residual, causal attention, a missed bias or position) moves by 1e-2 or more.
+TEST(FamilyEmbeddings, BertMatchesPeer) {
+  constexpr double kBertTolerance = 2e-4;
+  const std::string model_path = kDir + "bert-tiny.gguf";
+  const json ref = json::parse(test::read_file(model_path + ".ref.json"));
+  SCOPED_TRACE("reference: " + ref["peer"].get<std::string>() + ", " + ref["command"].get<std::string>());
+  auto model = LoadedModel::open(model_path);
+  ASSERT_TRUE(model->is_embedding_model());
+  ASSERT_FALSE(ref["cases"].empty());
+  for (const json& c : ref["cases"]) {
+    const std::string text = c["text"];
+    SCOPED_TRACE("text: " + text);
+    const auto ids = c["prompt_ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(model->tokenize(text, true), ids);
+    const auto want = c["embedding"].get<std::vector<double>>();
+    const std::vector<float> got = model->embed({ids})[0];
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], kBertTolerance) << "component " << i;
+  }
+}
 
 }  // namespace
 }  // namespace tessera

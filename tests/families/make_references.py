@@ -13,6 +13,10 @@ any end-of-generation token whatever ignore_eos says, so tokens that are part of
 a character (byte tokens >= 0x80) or are control tokens (text "<...>" or none),
 both found with POST /detokenize, are banned from the greedy choice (logit_bias false); the
 reported log-probabilities are of the raw logits all the same.
+With --embedding (an embedding model such as BERT), the server runs with
+--embedding and records instead, for each text, the token ids (POST /tokenize
+with add_special) and the pooled, L2-normalised embedding of those ids
+(POST /embedding {content: ids}).
 Writes FILE.ref.json beside each model, with the peer's name, commit and command.
 
 Example:
@@ -58,6 +62,42 @@ def wait_ready(port, proc):
     sys.exit("llama-server did not become ready")
 
 
+def generation_cases(port, model, args):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=10) as r:
+        n_vocab = json.loads(r.read())["data"][0]["meta"]["n_vocab"]
+    pieces = [post(port, "/detokenize", {"tokens": [i]})["content"] for i in range(n_vocab)]
+    banned = [i for i, p in enumerate(pieces)
+              if p == "" or "\ufffd" in p or (len(p) > 2 and p[0] == "<" and p[-1] == ">")]
+    cases = []
+    for text in TEXTS:
+        ids = post(port, "/tokenize", {"content": text, "add_special": True})["tokens"]
+        out = post(port, "/completion", {"prompt": ids, "n_predict": args.n, "temperature": 0,
+                                         "n_probs": args.top, "ignore_eos": True, "cache_prompt": False,
+                                         "logit_bias": [[i, False] for i in banned]})
+        positions = out["completion_probabilities"]
+        if len(positions) != args.n:
+            sys.exit(f"{model}: the server reported {len(positions)} of {args.n} positions")
+        cases.append({
+            "text": text,
+            "prompt_ids": ids,
+            "greedy_ids": [p["id"] for p in positions],
+            "top_logprobs": [[[t["id"], t["logprob"]] for t in p["top_logprobs"]] for p in positions],
+        })
+    return banned, cases
+
+
+def embedding_cases(port):
+    cases = []
+    for text in TEXTS:
+        ids = post(port, "/tokenize", {"content": text, "add_special": True})["tokens"]
+        out = post(port, "/embedding", {"content": ids})
+        embedding = out[0]["embedding"] if isinstance(out, list) else out["embedding"]
+        if embedding and isinstance(embedding[0], list):  # one pooled vector, as a list of one
+            embedding = embedding[0]
+        cases.append({"text": text, "prompt_ids": ids, "embedding": embedding})
+    return [], cases
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+")
@@ -67,35 +107,19 @@ def main():
     ap.add_argument("--server-args", default="", help='extra server flags, e.g. "-fa off" for ik_llama.cpp')
     ap.add_argument("-n", type=int, default=16, help="tokens generated per prompt")
     ap.add_argument("--top", type=int, default=5, help="log-probabilities kept per position")
+    ap.add_argument("--embedding", action="store_true", help="an embedding model: record pooled embeddings")
     args = ap.parse_args()
 
     for model in args.models:
         port = free_port()
         cmd = [args.server, "-m", model, "--port", str(port), "-t", "2", "-c", "256", "-np", "1",
                "-ctk", args.cache_type, "-ctv", args.cache_type, "--no-warmup"] + args.server_args.split()
+        if args.embedding:
+            cmd.append("--embedding")
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_ready(port, proc)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=10) as r:
-                n_vocab = json.loads(r.read())["data"][0]["meta"]["n_vocab"]
-            pieces = [post(port, "/detokenize", {"tokens": [i]})["content"] for i in range(n_vocab)]
-            banned = [i for i, p in enumerate(pieces)
-                      if p == "" or "\ufffd" in p or (len(p) > 2 and p[0] == "<" and p[-1] == ">")]
-            cases = []
-            for text in TEXTS:
-                ids = post(port, "/tokenize", {"content": text, "add_special": True})["tokens"]
-                out = post(port, "/completion", {"prompt": ids, "n_predict": args.n, "temperature": 0,
-                                                 "n_probs": args.top, "ignore_eos": True, "cache_prompt": False,
-                                                 "logit_bias": [[i, False] for i in banned]})
-                positions = out["completion_probabilities"]
-                if len(positions) != args.n:
-                    sys.exit(f"{model}: the server reported {len(positions)} of {args.n} positions")
-                cases.append({
-                    "text": text,
-                    "prompt_ids": ids,
-                    "greedy_ids": [p["id"] for p in positions],
-                    "top_logprobs": [[[t["id"], t["logprob"]] for t in p["top_logprobs"]] for p in positions],
-                })
+            banned, cases = embedding_cases(port) if args.embedding else generation_cases(port, model, args)
         finally:
             proc.terminate()
             proc.wait()
@@ -103,7 +127,9 @@ def main():
             "model": os.path.basename(model),
             "peer": args.peer,
             "command": "llama-server -m %s --port PORT %s" % (os.path.basename(model), " ".join(cmd[5:])),
-            "requests": "POST /tokenize {content, add_special: true}; POST /completion {prompt: ids, n_predict: %d, "
+            "requests": ("POST /tokenize {content, add_special: true}; POST /embedding {content: ids} "
+                         "(pooled by the model's pooling_type, L2-normalised)") if args.embedding else
+                        "POST /tokenize {content, add_special: true}; POST /completion {prompt: ids, n_predict: %d, "
                         "temperature: 0, n_probs: %d, ignore_eos: true, cache_prompt: false, logit_bias: banned_ids x false}" % (args.n, args.top),
             "cache_type": args.cache_type,
             "banned_ids": banned,
