@@ -15,12 +15,25 @@ both found with POST /detokenize, are banned from the greedy choice (logit_bias 
 reported log-probabilities are of the raw logits all the same.
 Writes FILE.ref.json beside each model, with the peer's name, commit and command.
 
-Example:
+--allowed-probs (for ik_llama.cpp): its server answers HTTP 500 ("invalid UTF-8")
+whenever the top raw log-probabilities hold a byte token that is a lone UTF-8
+continuation byte (its check only trims a character cut off at the end). So the
+request asks for greedy sampling with probabilities (temperature -1) and the
+probabilities after sampling (post_sampling_probs): the softmax of the logits
+with the banned ids at -inf, i.e. log-probabilities over the allowed ids only,
+among which no byte token can appear. The file then says "logprobs_over":
+"allowed", and a test renormalises its own logits over the same ids.
+
+Examples:
   tests/families/make_references.py --server /scratch/llama.cpp/build/bin/llama-server \\
       --peer "llama.cpp c392e5094" tests/data/families/qwen2-tiny.gguf
+  tests/families/make_references.py --server /scratch/ik_llama.cpp/build/bin/llama-server \\
+      --peer "ik_llama.cpp 8337e4cd3" --cache-type f16 --server-args "-fa off" --allowed-probs \\
+      tests/data/families/qwen3-tiny.gguf
 """
 import argparse
 import json
+import math
 import os
 import socket
 import subprocess
@@ -67,6 +80,8 @@ def main():
     ap.add_argument("--server-args", default="", help='extra server flags, e.g. "-fa off" for ik_llama.cpp')
     ap.add_argument("-n", type=int, default=16, help="tokens generated per prompt")
     ap.add_argument("--top", type=int, default=5, help="log-probabilities kept per position")
+    ap.add_argument("--allowed-probs", action="store_true",
+                    help="log-probabilities over the allowed ids only (post-sampling), for ik_llama.cpp's server")
     args = ap.parse_args()
 
     for model in args.models:
@@ -81,12 +96,16 @@ def main():
             pieces = [post(port, "/detokenize", {"tokens": [i]})["content"] for i in range(n_vocab)]
             banned = [i for i, p in enumerate(pieces)
                       if p == "" or "\ufffd" in p or (len(p) > 2 and p[0] == "<" and p[-1] == ">")]
+            request = {"n_predict": args.n, "temperature": 0, "n_probs": args.top, "ignore_eos": True,
+                       "cache_prompt": False, "logit_bias": [[i, False] for i in banned]}
+            top_key, top_logprob = "top_logprobs", lambda t: t["logprob"]
+            if args.allowed_probs:
+                request.update(temperature=-1, post_sampling_probs=True)
+                top_key, top_logprob = "top_probs", lambda t: math.log(t["prob"])
             cases = []
             for text in TEXTS:
                 ids = post(port, "/tokenize", {"content": text, "add_special": True})["tokens"]
-                out = post(port, "/completion", {"prompt": ids, "n_predict": args.n, "temperature": 0,
-                                                 "n_probs": args.top, "ignore_eos": True, "cache_prompt": False,
-                                                 "logit_bias": [[i, False] for i in banned]})
+                out = post(port, "/completion", dict(request, prompt=ids))
                 positions = out["completion_probabilities"]
                 if len(positions) != args.n:
                     sys.exit(f"{model}: the server reported {len(positions)} of {args.n} positions")
@@ -94,7 +113,7 @@ def main():
                     "text": text,
                     "prompt_ids": ids,
                     "greedy_ids": [p["id"] for p in positions],
-                    "top_logprobs": [[[t["id"], t["logprob"]] for t in p["top_logprobs"]] for p in positions],
+                    "top_logprobs": [[[t["id"], top_logprob(t)] for t in p[top_key]] for p in positions],
                 })
         finally:
             proc.terminate()
@@ -103,9 +122,11 @@ def main():
             "model": os.path.basename(model),
             "peer": args.peer,
             "command": "llama-server -m %s --port PORT %s" % (os.path.basename(model), " ".join(cmd[5:])),
-            "requests": "POST /tokenize {content, add_special: true}; POST /completion {prompt: ids, n_predict: %d, "
-                        "temperature: 0, n_probs: %d, ignore_eos: true, cache_prompt: false, logit_bias: banned_ids x false}" % (args.n, args.top),
+            "requests": "POST /tokenize {content, add_special: true}; POST /completion {prompt: ids, %s}"
+                        % ", ".join("%s: %s" % (k, json.dumps(v)) for k, v in request.items() if k != "logit_bias")
+                        + " with logit_bias: banned_ids x false",
             "cache_type": args.cache_type,
+            "logprobs_over": "allowed" if args.allowed_probs else "all",
             "banned_ids": banned,
             "cases": cases,
         }
