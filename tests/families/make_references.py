@@ -15,14 +15,17 @@ both found with POST /detokenize, are banned from the greedy choice (logit_bias 
 reported log-probabilities are of the raw logits all the same.
 Writes FILE.ref.json beside each model, with the peer's name, commit and command.
 
---allowed-probs (for ik_llama.cpp): its server answers HTTP 500 ("invalid UTF-8")
-whenever the top raw log-probabilities hold a byte token that is a lone UTF-8
-continuation byte (its check only trims a character cut off at the end). So the
-request asks for greedy sampling with probabilities (temperature -1) and the
-probabilities after sampling (post_sampling_probs): the softmax of the logits
-with the banned ids at -inf, i.e. log-probabilities over the allowed ids only,
-among which no byte token can appear. The file then says "logprobs_over":
-"allowed", and a test renormalises its own logits over the same ids.
+--allowed-probs (for ik_llama.cpp): its /completion reports the top tokens by text
+only (no ids), and its OpenAI route /v1/completions, which has the ids, answers
+HTTP 500 ("invalid UTF-8") whenever a reported token is a lone UTF-8
+continuation byte (its check only trims a character cut off at the end; its
+/detokenize fails on those tokens the same way, and they are banned). So the
+request goes to /v1/completions asking for greedy sampling with probabilities
+(temperature -1) and the probabilities after sampling (post_sampling_probs):
+the softmax of the logits with the banned ids at -inf, i.e. log-probabilities
+over the allowed ids only, among which no byte token can appear. The file then
+says "logprobs_over": "allowed", and a test renormalises its own logits over
+the same ids.
 
 Examples:
   tests/families/make_references.py --server /scratch/llama.cpp/build/bin/llama-server \\
@@ -39,6 +42,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 TEXTS = ["Once upon a time there was a cat", "hello world", "the quick brown fox jumps over the lazy dog"]
@@ -55,6 +59,17 @@ def post(port, path, body):
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=120) as r:
         return json.loads(r.read())
+
+
+def piece(port, token):
+    """The token's text, or None when the server cannot send it as JSON (ik_llama.cpp: a
+    lone UTF-8 continuation byte, HTTP 500)."""
+    try:
+        return post(port, "/detokenize", {"tokens": [token]})["content"]
+    except urllib.error.HTTPError as e:
+        if e.code != 500:
+            raise
+        return None
 
 
 def wait_ready(port, proc):
@@ -93,20 +108,20 @@ def main():
             wait_ready(port, proc)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=10) as r:
                 n_vocab = json.loads(r.read())["data"][0]["meta"]["n_vocab"]
-            pieces = [post(port, "/detokenize", {"tokens": [i]})["content"] for i in range(n_vocab)]
+            pieces = [piece(port, i) for i in range(n_vocab)]
             banned = [i for i, p in enumerate(pieces)
-                      if p == "" or "\ufffd" in p or (len(p) > 2 and p[0] == "<" and p[-1] == ">")]
+                      if not p or "\ufffd" in p or (len(p) > 2 and p[0] == "<" and p[-1] == ">")]
             request = {"n_predict": args.n, "temperature": 0, "n_probs": args.top, "ignore_eos": True,
                        "cache_prompt": False, "logit_bias": [[i, False] for i in banned]}
-            top_key, top_logprob = "top_logprobs", lambda t: t["logprob"]
-            if args.allowed_probs:
-                request.update(temperature=-1, post_sampling_probs=True)
-                top_key, top_logprob = "top_probs", lambda t: math.log(t["prob"])
+            endpoint, top_key, top_logprob = "/completion", "top_logprobs", lambda t: t["logprob"]
+            if args.allowed_probs:  # ik_llama.cpp's /completion names tokens by text only: its OpenAI route has ids
+                request.update(temperature=-1, post_sampling_probs=True, logprobs=args.top)
+                endpoint, top_key, top_logprob = "/v1/completions", "top_probs", lambda t: math.log(t["prob"])
             cases = []
             for text in TEXTS:
                 ids = post(port, "/tokenize", {"content": text, "add_special": True})["tokens"]
-                out = post(port, "/completion", dict(request, prompt=ids))
-                positions = out["completion_probabilities"]
+                out = post(port, endpoint, dict(request, prompt=ids))
+                positions = out["choices"][0]["logprobs"]["content"] if args.allowed_probs else out["completion_probabilities"]
                 if len(positions) != args.n:
                     sys.exit(f"{model}: the server reported {len(positions)} of {args.n} positions")
                 cases.append({
@@ -122,8 +137,8 @@ def main():
             "model": os.path.basename(model),
             "peer": args.peer,
             "command": "llama-server -m %s --port PORT %s" % (os.path.basename(model), " ".join(cmd[5:])),
-            "requests": "POST /tokenize {content, add_special: true}; POST /completion {prompt: ids, %s}"
-                        % ", ".join("%s: %s" % (k, json.dumps(v)) for k, v in request.items() if k != "logit_bias")
+            "requests": "POST /tokenize {content, add_special: true}; POST %s {prompt: ids, %s}"
+                        % (endpoint, ", ".join("%s: %s" % (k, json.dumps(v)) for k, v in request.items() if k != "logit_bias"))
                         + " with logit_bias: banned_ids x false",
             "cache_type": args.cache_type,
             "logprobs_over": "allowed" if args.allowed_probs else "all",
