@@ -19,15 +19,19 @@
 // rounded to fp16 and returns an fp16 value (ggml-cpu.c, GGML_GELU_FP16), a
 // relative error up to 2^-11 on every hidden activation; measured up to 1.1e-3
 // on these log-probabilities, so GPT-2 (and Gemma 2, whose GeGLU uses the same
-// GELU) gets 3e-3.
-//
+// GELU) gets 3e-3 (measured 2.0e-3 on Gemma 2).
 //
 // qwen3 and gemma3 come from ik_llama.cpp (llama.cpp c392e5094 predates them).
 // Its server answers HTTP 500 ("invalid UTF-8") when a lone continuation byte
 // token is among the top raw log-probabilities, so those references hold the
 // probabilities after sampling instead ("logprobs_over": "allowed"): the softmax
 // with the banned ids at -inf, which the test computes over the same ids. ik
-// runs without flash attention on an F16 cache only, TOLERANCE_NOTE_IK
+// runs without flash attention on an F16 cache only, where ggml multiplies the
+// cache by q and by the attention weights after rounding those to fp16 (the
+// F16 type's vec_dot_type), a relative error up to 2^-11 per element that
+// Tessera (float q and weights) does not make: measured up to 6.9e-5 on
+// qwen3, so an F16-cache reference gets kF16CacheTolerance = 3e-4 (gemma3,
+// whose GELU error dominates, keeps 3e-3; measured 1.1e-4).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -44,6 +48,7 @@ namespace {
 using nlohmann::json;
 
 constexpr double kLogprobTolerance = 1e-4;
+constexpr double kF16CacheTolerance = 3e-4;
 constexpr double kGeluTableTolerance = 3e-3;
 
 const std::string kDir = std::string(TESSERA_SOURCE_DIR) + "/tests/data/families/";
@@ -70,7 +75,8 @@ TEST_P(Family, MatchesPeer) {
   SCOPED_TRACE("reference: " + ref["peer"].get<std::string>() + ", " + ref["command"].get<std::string>());
   const std::string family = GetParam();
   const bool gelu = family == "gpt2" || family == "gemma2" || family == "gemma3";
-  const double tolerance = gelu ? kGeluTableTolerance : kLogprobTolerance;
+  const bool f16_cache = ref["cache_type"] == "f16";
+  const double tolerance = gelu ? kGeluTableTolerance : f16_cache ? kF16CacheTolerance : kLogprobTolerance;
   auto model = LoadedModel::open(model_path);
   EngineOptions eo;
   eo.cache_type_k = eo.cache_type_v = ref["cache_type"].get<std::string>();
