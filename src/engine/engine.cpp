@@ -39,11 +39,6 @@ int64_t pool_blocks(const model::Model& m, const EngineOptions& o, int64_t n_ctx
   return blocks_for(n_ctx) * n_groups;
 }
 
-// Whether the last block of a group's table is partly written and shared.
-bool shared_partial(const KvBlockPool& pool, const std::vector<int32_t>& table, int64_t n_past) {
-  return n_past % kBlock != 0 && pool.ref_count(table.back()) > 1;
-}
-
 // Each group's blocks are indexed under a key of their own.
 uint64_t group_key(uint64_t hash, int64_t group) {
   return group == 0 ? hash : hash ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(group));
@@ -171,26 +166,34 @@ void Engine::reuse_cached_prefix(Sequence& s) {
   release_passed_blocks(s);
 }
 
-// New blocks n more positions of s take: in every group, the blocks past its
-// table's end and a copy of a shared partial last block. (Every group's table
-// has the same length; a windowed one only holds -1 where it gave blocks back.)
-int64_t Engine::blocks_needed(const Sequence& s, int64_t n) const {
-  const auto n_past = static_cast<int64_t>(s.tokens.size());
-  const int64_t grow = blocks_for(n_past + n) - static_cast<int64_t>(s.tables[0].size());
-  int64_t need = 0;
-  for (const auto& table : s.tables) need += grow + (shared_partial(blocks_, table, n_past) ? 1 : 0);
-  return need;
+
+// Whether a partial last block of a sequence's table is shared (a prefix-cache
+// hit or a fork) and must be copied before the sequence writes into it.
+static bool shares_partial_block(const KvBlockPool& blocks, const std::vector<int32_t>& table, int64_t n_past) {
+  return n_past % kBlock != 0 && blocks.ref_count(table.back()) > 1;
 }
 
-// Blocks for n more positions of s, all of them the sequence's own: a shared
-// partial last block is copied first (copy-on-write). False, with nothing
-// changed, when the pool has too few blocks.
-bool Engine::reserve(Sequence& s, int64_t n) {
-  if (blocks_needed(s, n) > blocks_.n_available()) return false;
+// Positions s can still grow by: the free tail of its last block plus, for
+// every block of positions more, one available block in each group, less the
+// copies a copy-on-write of each group's shared partial last block would take.
+int64_t Engine::room(const Sequence& s) const {
+  const auto n_past = static_cast<int64_t>(s.tokens.size());
+  int64_t copies = 0;
+  for (const auto& table : s.tables) copies += shares_partial_block(blocks_, table, n_past) ? 1 : 0;
+  const int64_t spare = blocks_.n_available() - copies;
+  if (spare < 0) return 0;
+  return (static_cast<int64_t>(s.tables[0].size()) + spare / groups_.n_groups()) * kBlock - n_past;
+}
+
+// Blocks for n more positions of s (n <= room(s)), all of them the sequence's
+// own: a shared partial last block is copied first (copy-on-write). Every
+// group's table has the same length (a windowed one holds -1 where it gave
+// blocks back).
+void Engine::reserve(Sequence& s, int64_t n) {
   const auto n_past = static_cast<int64_t>(s.tokens.size());
   const int64_t grow = blocks_for(n_past + n) - static_cast<int64_t>(s.tables[0].size());
   for (auto& table : s.tables) {
-    if (shared_partial(blocks_, table, n_past)) {
+    if (shares_partial_block(blocks_, table, n_past)) {
       const int32_t mine = blocks_.allocate();
       storage_.copy_block(table.back(), mine);
       blocks_.release(table.back());
@@ -198,7 +201,6 @@ bool Engine::reserve(Sequence& s, int64_t n) {
     }
     for (int64_t i = 0; i < grow; ++i) table.push_back(blocks_.allocate());
   }
-  return true;
 }
 
 // A windowed group's blocks that end before the next row's window begins are
@@ -242,29 +244,18 @@ StepResult Engine::step() {
   auto schedule = [&](Sequence& s, int64_t want) {
     int64_t take = std::min(want, budget - rows);
     if (take <= 0) return;
-    if (!reserve(s, take)) {
-      // As many tokens as the pool still has room for (the blocks needed grow
-      // with the tokens), else the sequence fails.
-      int64_t room = 0;
-      for (int64_t lo = 1, hi = take - 1; lo <= hi;) {
-        const int64_t mid = lo + (hi - lo) / 2;
-        if (blocks_needed(s, mid) <= blocks_.n_available()) {
-          room = mid;
-          lo = mid + 1;
-        } else {
-          hi = mid - 1;
-        }
-      }
-      if (room <= 0 || !reserve(s, room)) {
-        s.error = fmt::format(
-            "the KV pool is full: sequence {} needs room for {} more positions but all {} blocks of {} are in use "
-            "(a larger kv_tokens or kv_bytes, or fewer sequences at once)",
-            s.id, take, blocks_.n_blocks(), kBlock);
-        result.failed.push_back(s.id);
-        return;
-      }
-      take = std::min(take, room);
+    // As many tokens as the pool still has room for, else the sequence fails.
+    const int64_t room_left = room(s);
+    if (room_left <= 0) {
+      s.error = fmt::format(
+          "the KV pool is full: sequence {} needs room for {} more positions but all {} blocks of {} are in use "
+          "(a larger kv_tokens or kv_bytes, or fewer sequences at once)",
+          s.id, take, blocks_.n_blocks(), kBlock);
+      result.failed.push_back(s.id);
+      return;
     }
+    take = std::min(take, room_left);
+    reserve(s, take);
     for (size_t g = 0; g < s.tables.size(); ++g) s.table_ptrs[g] = s.tables[g].data();
     model::BatchSequence& b = batch_seqs_[static_cast<size_t>(n_seqs)];
     b = {rows, take, static_cast<int64_t>(s.tokens.size()), s.table_ptrs.data(),
