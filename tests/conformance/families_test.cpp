@@ -22,9 +22,11 @@
 // GELU) gets 3e-3 (measured 2.0e-3 on Gemma 2).
 //
 // qwen3 and gemma3 come from ik_llama.cpp (llama.cpp c392e5094 predates them).
-// Its server answers HTTP 500 ("invalid UTF-8") when a lone continuation byte
-// token is among the top raw log-probabilities, so those references hold the
-// probabilities after sampling instead ("logprobs_over": "allowed"): the softmax
+// Its server's /completion names the top tokens by text only, and its OpenAI
+// route (which has the ids) answers HTTP 500 ("invalid UTF-8") when a lone
+// continuation byte token is among the top raw log-probabilities, so those
+// references hold the probabilities after sampling instead ("logprobs_over":
+// "allowed", from /v1/completions with temperature -1): the softmax
 // with the banned ids at -inf, which the test computes over the same ids. ik
 // runs without flash attention on an F16 cache only, where ggml multiplies the
 // cache by q and by the attention weights after rounding those to fp16 (the
