@@ -21,8 +21,11 @@ struct TinyModelSpec {
   uint32_t seed = 1;
   DType round_through = DType::F32;  // round weights through this format first
   std::string arch = "llama";
+  int64_t n_window = 0;  // sliding window of a family that has one; 0: n_ctx
 
-  engine::ModelShape shape() const { return {n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, arch}; }
+  engine::ModelShape shape() const {
+    return {n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, arch, n_window};
+  }
 };
 
 inline void add_tiny_metadata(io::GgufWriter& w, const TinyModelSpec& s) {

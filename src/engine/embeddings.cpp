@@ -59,19 +59,26 @@ std::vector<std::vector<float>> embed(const model::Model& m, ThreadPool& pool,
       blocks += (static_cast<int64_t>(inputs[last].size()) + block - 1) / block;
       ++last;
     }
-    model::KvStorage kv = m.make_kv_storage(blocks, {DType::F32, DType::F32});
+    // Each input's own blocks, in every KV group (one table per group).
+    const int64_t n_groups = m.kv_groups().n_groups();
+    const auto n_inputs = static_cast<int64_t>(last - first);
+    model::KvStorage kv = m.make_kv_storage(blocks * n_groups, {DType::F32, DType::F32});
     model::ForwardBuffers buf(c, rows);
-    std::vector<int32_t> tokens, tables(static_cast<size_t>(blocks));
+    std::vector<int32_t> tokens, tables(static_cast<size_t>(blocks * n_groups));
+    for (size_t b = 0; b < tables.size(); ++b) tables[b] = static_cast<int32_t>(b);
+    std::vector<const int32_t*> group_tables(static_cast<size_t>(n_inputs * n_groups));
     std::vector<model::BatchSequence> seqs;
     int64_t next_block = 0;
     for (size_t i = first; i < last; ++i) {
       const auto n = static_cast<int64_t>(inputs[i].size());
+      const int64_t k = static_cast<int64_t>(i - first);
       model::BatchSequence s;
       s.row0 = static_cast<int64_t>(tokens.size());
       s.n_tokens = n;
       s.n_blocks = (n + block - 1) / block;
-      s.block_table = tables.data() + next_block;
-      for (int64_t b = 0; b < s.n_blocks; ++b) tables[static_cast<size_t>(next_block + b)] = static_cast<int32_t>(next_block + b);
+      for (int64_t g = 0; g < n_groups; ++g)
+        group_tables[static_cast<size_t>(k * n_groups + g)] = tables.data() + g * blocks + next_block;
+      s.block_tables = group_tables.data() + k * n_groups;
       next_block += s.n_blocks;
       tokens.insert(tokens.end(), inputs[i].begin(), inputs[i].end());
       seqs.push_back(s);

@@ -111,17 +111,19 @@ struct FamilyFacts {
   float norm_eps;
   bool head_dim_keys;  // writes attention.key_length / value_length
   bool window_key;     // writes attention.sliding_window (n_window, by default the context: no effect)
+  bool softcap_keys;   // writes the attention and final logit softcaps (50, 30: Gemma 2's own values)
   bool wordpiece = false;  // a WordPiece vocabulary and an encoder's keys (BERT)
 };
 
 const FamilyFacts kFamilyFacts[] = {
-    {"llama", nullptr, 10000.0f, 1e-5f, false, false},
-    {"qwen2", "qwen2", 1000000.0f, 1e-6f, false, false},
-    {"qwen3", "qwen2", 1000000.0f, 1e-6f, true, false},
-    {"phi3", nullptr, 10000.0f, 1e-5f, false, true},
-    {"gemma2", nullptr, 10000.0f, 1e-6f, false, true},
-    {"gpt2", "gpt-2", 0.0f, 1e-5f, false, false},
-    {"bert", nullptr, 0.0f, 1e-12f, false, false, true},
+    {"llama", nullptr, 10000.0f, 1e-5f, false, false, false},
+    {"qwen2", "qwen2", 1000000.0f, 1e-6f, false, false, false},
+    {"qwen3", "qwen2", 1000000.0f, 1e-6f, true, false, false},
+    {"phi3", nullptr, 10000.0f, 1e-5f, false, true, false},
+    {"gemma2", nullptr, 10000.0f, 1e-6f, false, true, true},
+    {"gemma3", nullptr, 1000000.0f, 1e-6f, true, true, false},
+    {"gpt2", "gpt-2", 0.0f, 1e-5f, false, false, false},
+    {"bert", nullptr, 0.0f, 1e-12f, false, false, false, true},
 };
 
 const FamilyFacts& family_facts(const std::string& arch) {
@@ -265,7 +267,7 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& s) {
     w.set_u32(p + "attention.key_length", static_cast<uint32_t>(s.n_embd / s.n_head));
     w.set_u32(p + "attention.value_length", static_cast<uint32_t>(s.n_embd / s.n_head));
   }
-  if (s.arch == "gemma2") {  // the values Gemma 2's own files carry
+  if (f.softcap_keys) {
     w.set_f32(p + "attn_logit_softcapping", 50.0f);
     w.set_f32(p + "final_logit_softcapping", 30.0f);
   }

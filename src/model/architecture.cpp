@@ -106,6 +106,16 @@ std::vector<TensorSpec> decoder_tensors() {
   return concat({embedding_and_head(true), attention_tensors(false), swiglu_tensors(false)});
 }
 
+std::vector<TensorSpec> qk_norms() {
+  return {{Role::AttnQNorm, "blk.{}.attn_q_norm.weight", Dim::HeadDim},
+          {Role::AttnKNorm, "blk.{}.attn_k_norm.weight", Dim::HeadDim}};
+}
+
+std::vector<TensorSpec> gemma_post_norms() {
+  return {{Role::AttnPostNorm, "blk.{}.post_attention_norm.weight", Dim::Embd},
+          {Role::FfnPostNorm, "blk.{}.post_ffw_norm.weight", Dim::Embd}};
+}
+
 Architecture family(std::string_view name, std::vector<TensorSpec> tensors) {
   Architecture a;
   a.name = name;
@@ -127,9 +137,7 @@ std::vector<Architecture> make_architectures() {
   qwen2.attention.qkv_bias = true;
 
   // Qwen3: per-head RMSNorm of q and k; no biases.
-  Architecture& qwen3 = all.emplace_back(family(
-      "qwen3", concat({decoder_tensors(), {{Role::AttnQNorm, "blk.{}.attn_q_norm.weight", Dim::HeadDim},
-                                        {Role::AttnKNorm, "blk.{}.attn_k_norm.weight", Dim::HeadDim}}})));
+  Architecture& qwen3 = all.emplace_back(family("qwen3", concat({decoder_tensors(), qk_norms()})));
   qwen3.rope_neox = true;
   qwen3.attention.qk_norm = true;
 
@@ -144,14 +152,30 @@ std::vector<Architecture> make_architectures() {
 
   // Gemma 2: GeGLU, RMS post-norms, embeddings scaled by sqrt(n_embd), tied head,
   // attention and final logit softcapping, sliding window on every other layer.
-  Architecture& gemma2 = all.emplace_back(family(
-      "gemma2", concat({decoder_tensors(), {{Role::AttnPostNorm, "blk.{}.post_attention_norm.weight", Dim::Embd},
-                                         {Role::FfnPostNorm, "blk.{}.post_ffw_norm.weight", Dim::Embd}}})));
+  // Where a file omits them, llama.cpp assumes a 4096 window and caps 50 / 30;
+  // its 27B model (46 layers) scales queries by n_embd / n_head.
+  Architecture& gemma2 = all.emplace_back(family("gemma2", concat({decoder_tensors(), gemma_post_norms()})));
   gemma2.rope_neox = true;
   gemma2.channel = ChannelKind::GeGLU;
   gemma2.embed_scale = true;
   gemma2.post_norms = true;
   gemma2.window_period = 2;
+  gemma2.defaults = {.sliding_window = 4096, .softcap_keys = true, .attn_softcap = 50, .final_softcap = 30,
+                     .embd_query_scale_layers = 46};
+
+  // Gemma 3: Gemma 2 with per-head q/k RMSNorm instead of softcaps, the window on
+  // five of every six layers, which rotate with base 10000 (the global layers
+  // with the file's base and scaling). ik_llama.cpp requires the window key; its
+  // 27B model (62 layers) scales queries by n_embd / n_head.
+  Architecture& gemma3 = all.emplace_back(family("gemma3", concat({decoder_tensors(), qk_norms(), gemma_post_norms()})));
+  gemma3.rope_neox = true;
+  gemma3.channel = ChannelKind::GeGLU;
+  gemma3.embed_scale = true;
+  gemma3.post_norms = true;
+  gemma3.attention.qk_norm = true;
+  gemma3.window_period = 6;
+  gemma3.window_rope_base = 10000;
+  gemma3.defaults = {.sliding_window = -1, .embd_query_scale_layers = 62};
 
   // GPT-2: LayerNorm, learned positions, GELU MLP, biases.
   Architecture& gpt2 = all.emplace_back(family("gpt2", gpt2_tensors()));
@@ -197,9 +221,17 @@ std::vector<LayerSpec> block_schedule(const Architecture& arch, const ModelConfi
   std::vector<LayerSpec> layers(static_cast<size_t>(c.n_layer),
                                 LayerSpec{arch.norm, arch.post_norms, arch.placement, arch.mixer, arch.attention, arch.channel});
   for (int64_t l = 0; l < c.n_layer; ++l) {
-    layers[static_cast<size_t>(l)].attention.softcap = c.attn_softcap;
+    AttentionOptions& a = layers[static_cast<size_t>(l)].attention;
+    a.softcap = c.attn_softcap;
+    a.rope_base = c.rope_freq_base;
+    a.rope_scale = c.rope_freq_scale;
     const bool windowed = arch.window_period == 1 || (arch.window_period > 1 && (l + 1) % arch.window_period != 0);
-    if (windowed) layers[static_cast<size_t>(l)].attention.window = c.sliding_window;
+    if (!windowed) continue;
+    a.window = c.sliding_window;
+    if (arch.window_rope_base > 0) {
+      a.rope_base = arch.window_rope_base;
+      a.rope_scale = 1;
+    }
   }
   return layers;
 }

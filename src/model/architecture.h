@@ -96,6 +96,20 @@ struct AttentionOptions {
   int64_t window = 0;        // sliding window (positions a query sees); 0: all (set per layer)
   float softcap = 0;         // scores through softcap * tanh(s / softcap); 0: none (Gemma 2)
   bool causal = true;        // false: every token sees its whole sequence (an encoder, BERT)
+  float rope_base = 0;       // rope frequency base and scale of this layer (set per layer)
+  float rope_scale = 1;
+};
+
+// What a family's files may leave out, as llama.cpp (or ik_llama.cpp) fills it in.
+struct ConfigDefaults {
+  // <arch>.attention.sliding_window when the file lacks it; -1: the key is required.
+  int64_t sliding_window = 0;
+  bool softcap_keys = false;  // reads <arch>.attn_logit_softcapping / final_logit_softcapping
+  float attn_softcap = 0;     // when those keys are absent
+  float final_softcap = 0;
+  // A model of exactly this many layers scales queries by 1 / sqrt(n_embd / n_head)
+  // rather than by the head size (the 27B Gemma models, as llama.cpp recognises them); 0: none.
+  int64_t embd_query_scale_layers = 0;
 };
 
 struct Architecture {
@@ -108,6 +122,10 @@ struct Architecture {
   // Which layers attend through <arch>.attention.sliding_window: 0 none, 1 all,
   // N every layer but each N-th (Gemma 2: 2, Gemma 3: 6).
   int window_period = 0;
+  // Windowed layers rotate with this base and no scaling, the others with the
+  // file's rope.freq_base (Gemma 3: 10000); 0: every layer with the file's.
+  float window_rope_base = 0;
+  ConfigDefaults defaults;
   bool embed_scale = false;  // embeddings times sqrt(n_embd) (Gemma)
   bool post_norms = false;   // mixer and channel outputs RMS-normed before the residual add
   NormPlacement placement = NormPlacement::Pre;

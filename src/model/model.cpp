@@ -16,23 +16,25 @@ Model::Model(std::shared_ptr<const io::ModelFile> file)
       config_(read_model_config(file_->meta)),
       arch_(&find_architecture(config_.arch, file_->path)),
       layers_(block_schedule(*arch_, config_)),
+      kv_groups_(model::kv_groups(layers_)),
       weights_(bind_weights(*file_, *arch_, config_)) {
   config_.rope_neox = arch_->rope_neox;
   repack_for_kernels(weights_, file_->mapping.get());
 }
 
 KvStorage Model::make_kv_storage(int64_t n_blocks, KvCacheTypes types) const {
-  return KvStorage(config_.n_layer, config_.n_head_kv, config_.head_dim, n_blocks, types);
+  return KvStorage(kv_groups_.group_size, config_.n_head_kv, config_.head_dim, n_blocks, types);
 }
 
 size_t Model::kv_block_bytes(KvCacheTypes types) const {
-  return KvStorage::block_bytes(config_.n_layer, config_.n_head_kv, config_.head_dim, types);
+  return KvStorage::block_bytes(kv_groups_.group_size, config_.n_head_kv, config_.head_dim, types);
 }
 
 namespace {
 
 // Everything forward relies on, checked before anything is written.
-void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers& buf, const Batch& b) {
+void check_batch(const ModelConfig& c, const KvGroups& groups, const KvStorage& kv, const ForwardBuffers& buf,
+                 const Batch& b) {
   if (b.n_tokens <= 0 || b.n_tokens > buf.max_batch)
     fail("internal error: batch of {} tokens (buffers hold {})", b.n_tokens, buf.max_batch);
   int64_t next_row = 0;
@@ -48,9 +50,13 @@ void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers
     if (c.max_positions > 0 && s.pos0 + s.n_tokens > c.max_positions)
       fail("internal error: batch sequence {} reaches position {}, past the {} learned positions", i,
            s.pos0 + s.n_tokens - 1, c.max_positions);
-    for (int64_t k = 0; k < s.n_blocks; ++k)
-      if (s.block_table[k] < 0 || s.block_table[k] >= kv.n_blocks())
-        fail("internal error: batch sequence {} names KV block {} of {}", i, s.block_table[k], kv.n_blocks());
+    for (int64_t g = 0; g < groups.n_groups(); ++g) {
+      const int32_t* table = s.block_tables[g];
+      // What its rows read: from the first row's window on (all of it without a window).
+      for (int64_t k = groups.first_block(g, s.pos0, KvStorage::kBlockSize); k < s.n_blocks; ++k)
+        if (table[k] < 0 || table[k] >= kv.n_blocks())
+          fail("internal error: batch sequence {} names KV block {} of {} (group {})", i, table[k], kv.n_blocks(), g);
+    }
   }
   if (next_row != b.n_tokens) fail("internal error: the batch's sequences cover {} of its {} rows", next_row, b.n_tokens);
   for (int64_t t = 0; t < b.n_tokens; ++t)
@@ -66,7 +72,7 @@ void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers
 
 void Model::run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch) const {
   const ModelConfig& c = config_;
-  check_batch(c, kv, buf, batch);
+  check_batch(c, kv_groups_, kv, buf, batch);
   const int64_t n = batch.n_tokens;
   for (int64_t i = 0; i < batch.n_seqs; ++i) {
     const BatchSequence& s = batch.seqs[i];
@@ -74,7 +80,7 @@ void Model::run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, con
       buf.pos[static_cast<size_t>(s.row0 + t)] = s.pos0 + t;
       buf.row_seq[static_cast<size_t>(s.row0 + t)] = i;
     }
-    buf.attn_seqs[static_cast<size_t>(i)] = {s.row0, s.n_tokens, s.pos0, s.block_table};
+    buf.attn_seqs[static_cast<size_t>(i)] = {s.row0, s.n_tokens, s.pos0, nullptr};  // tables: per layer
   }
 
   const int64_t d = c.n_embd;
@@ -140,7 +146,9 @@ void Model::run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, con
     enter(layer, blk.mixer_norm, blk.mixer_norm_bias);
     switch (layer.mixer) {
       case MixerKind::Attention:
-        attention_mixer(pool, c, layer.attention, blk.attention, weights_.rope_freqs, l, kv, buf, batch);
+        attention_mixer(pool, c, layer.attention, blk.attention, weights_.rope_freqs,
+                        {kv_groups_.layer_group[static_cast<size_t>(l)], kv_groups_.layer_slot[static_cast<size_t>(l)]},
+                        kv, buf, batch);
         break;
     }
     if (layer.post_norms) post_norm(blk.attention.post_norm);

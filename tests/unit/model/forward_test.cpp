@@ -130,7 +130,7 @@ TEST_P(QuantisedForward, Int8ActivationErrorStaysSmall) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, QuantisedForward,
-                         testing::Combine(testing::Values("llama", "qwen2", "qwen3", "phi3", "gemma2", "gpt2", "bert"),
+                         testing::Combine(testing::Values("llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "gpt2", "bert"),
                                           testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
                                                           DType::Q4_K, DType::Q6_K, DType::Q4_1, DType::Q5_0,
                                                           DType::Q5_1, DType::IQ4_NL, DType::Q2_K, DType::Q3_K,
@@ -206,7 +206,7 @@ TEST(ModelLoad, MissingMetadataKey) {
 TEST(ModelLoad, UnsupportedArchitecture) {
   expect_load_error(tiny_with([](std::string&, DType&, std::vector<int64_t>&) {},
                               [](io::GgufWriter& w) { w.set_string("general.architecture", "mamba"); }),
-                    "architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, phi3, gemma2, gpt2, bert)");
+                    "architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, phi3, gemma2, gemma3, gpt2, bert)");
 }
 
 // Each family's own tensors are checked by name and shape like llama's.
