@@ -26,6 +26,8 @@ Runner add_mkmodel_command(CLI::App& app) {
   cmd->add_option("--ffn", spec->n_ff, "Override: feed-forward dim");
   cmd->add_option("--ctx", spec->n_ctx, "Override: context length");
   cmd->add_option("--window", spec->sliding_window, "Sliding window (llama, phi3, gemma2, gemma3); default: the context, and no key for llama");
+  cmd->add_option("--longrope-orig-ctx", spec->longrope_orig_ctx,
+                  "phi3: LongRoPE with this original context (< --ctx): random long/short rope factors");
   cmd->add_flag("--tied", spec->tied_output, "Share the output head with the token embedding");
   cmd->add_option("--seed", spec->seed, "Random seed")->capture_default_str();
   auto template_file = std::make_shared<std::string>();

@@ -86,7 +86,10 @@ struct RandomModelSpec {
   std::string preset = "tiny";  // "tiny", "110m", "tinyllama-1.1b"
   // Overrides of the preset's shape; <= 0 keeps the preset's value.
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx = 0;
-  int64_t sliding_window = 0;  // families with a sliding window (phi3, gemma2, gemma3): its length; 0: the context
+  int64_t sliding_window = 0;  // families with a sliding window (llama, phi3, gemma2, gemma3): its length; 0: the context
+  // LongRoPE (phi3): the original context (< n_ctx); writes random long and short
+  // rope factors and the attention factor as llama.cpp's converter derives it; 0: none.
+  int64_t longrope_orig_ctx = 0;
   std::string weight_type = "f32";  // format of the weight matrices, or a mixture, as ConvertOptions
   bool tied_output = false;
   uint64_t seed = 1;

@@ -286,7 +286,7 @@ StepResult Engine::step() {
 
   const auto n_vocab = static_cast<size_t>(this->n_vocab());
   if (step_logits_.size() < static_cast<size_t>(n_logits) * n_vocab) step_logits_.resize(static_cast<size_t>(n_logits) * n_vocab);
-  const model::Batch batch{batch_tokens_.data(), rows, batch_seqs_.data(), n_seqs, logit_rows_.data(), n_logits};
+  const model::Batch batch{batch_tokens_.data(), rows, batch_seqs_.data(), n_seqs, logit_rows_.data(), n_logits, n_ctx_};
   model_.forward(pool_, storage_, buffers_, batch, step_logits_.data());
   ++step_count_;
 

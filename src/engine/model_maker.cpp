@@ -281,6 +281,17 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& s) {
     w.set_u32(p + "rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
     w.set_f32(p + "rope.freq_base", f.rope_base);
   }
+  if (s.longrope_orig_ctx > 0) {
+    const auto& tensors = model::find_architecture(s.arch, "model maker").tensors;
+    if (std::none_of(tensors.begin(), tensors.end(), [](const model::TensorSpec& t) { return t.role == model::Role::RopeFactorsLong; }))
+      fail("model maker: architecture '{}' has no LongRoPE factors (--longrope-orig-ctx)", s.arch);
+    if (s.longrope_orig_ctx >= s.n_ctx)
+      fail("model maker: LongRoPE's original context {} must be less than the context {}", s.longrope_orig_ctx, s.n_ctx);
+    const double scale = static_cast<double>(s.n_ctx) / static_cast<double>(s.longrope_orig_ctx);
+    w.set_u32(p + "rope.scaling.original_context_length", static_cast<uint32_t>(s.longrope_orig_ctx));
+    w.set_f32(p + "rope.scaling.attn_factor",
+              static_cast<float>(std::sqrt(1.0 + std::log(scale) / std::log(static_cast<double>(s.longrope_orig_ctx)))));
+  }
   if (model::find_architecture(s.arch, "model maker").norm == model::NormKind::LayerNorm)
     w.set_f32(p + "attention.layer_norm_epsilon", f.norm_eps);
   else
@@ -299,6 +310,7 @@ void for_each_model_tensor(const ModelShape& s, bool tied_output,
   const model::ModelConfig c = shape_config(s);
   auto wanted = [&](const model::TensorSpec& t) {
     if (!t.optional) return true;
+    if (t.role == model::Role::RopeFactorsLong || t.role == model::Role::RopeFactorsShort) return s.longrope_orig_ctx > 0;
     return t.role == model::Role::Output && !tied_output;
   };
   // File order as converters write it: model tensors before the blocks, the
@@ -345,6 +357,10 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
     const bool norm_weight = name.find("norm.weight") != std::string::npos;  // near 1; biases near 0
     const float center = is_vector && norm_weight ? 1.0f : 0.0f;
     for (auto& x : values) x = center + scale * rng.uniform();
+    // LongRoPE's factors divide the angles: short ones near 1, long ones up to 8, as real files' ranges.
+    const bool long_factors = name == "rope_factors_long.weight";
+    if (long_factors || name == "rope_factors_short.weight")
+      for (auto& x : values) x = 1.0f + (long_factors ? 3.5f : 0.05f) * (1.0f + rng.uniform());
     std::vector<uint8_t> bytes(stride * static_cast<size_t>(rows));
     convert_rows(pool, type, rows, cols, bytes.data(), [&](int64_t r, float* row) {
       std::copy_n(values.data() + r * cols, cols, row);
@@ -373,6 +389,7 @@ void make_random_model(const std::string& path, const RandomModelSpec& spec) {
   over(o.shape.n_ctx, spec.n_ctx);
   o.shape.arch = spec.arch;
   over(o.shape.n_window, spec.sliding_window);
+  over(o.shape.longrope_orig_ctx, spec.longrope_orig_ctx);
   const auto choice = engine::parse_weight_type(spec.weight_type);
   if (const auto* mix = std::get_if<engine::QuantMix>(&choice))
     o.mix = *mix;

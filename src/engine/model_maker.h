@@ -20,6 +20,7 @@ struct ModelShape {
   int64_t n_vocab = 512, n_embd = 64, n_layer = 2, n_head = 4, n_head_kv = 2, n_ff = 96, n_ctx = 256;
   std::string arch = "llama";  // general.architecture (model::architecture_names())
   int64_t n_window = 0;        // sliding window of the families that have one; 0: n_ctx
+  int64_t longrope_orig_ctx = 0;  // LongRoPE's original context (< n_ctx), factors and keys; 0: none
 };
 
 // Named shapes: "tiny", "110m" (dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000),
@@ -50,7 +51,8 @@ std::vector<std::string> synthetic_wpm_vocab(int64_t n);
 void add_model_metadata(io::GgufWriter& w, const ModelShape& shape);
 
 // Calls add(name, ne) for every tensor of the family's schema (model/architecture.h)
-// at this shape, in file order; the optional output head unless tied, no rope factors.
+// at this shape, in file order; the optional output head unless tied, LongRoPE's
+// factors when the shape has an original context.
 void for_each_model_tensor(const ModelShape& shape, bool tied_output,
                            const std::function<void(const std::string&, std::vector<int64_t>)>& add);
 

@@ -65,6 +65,7 @@ struct RopeParams {
   float freq_scale = 1.0f;
   const float* freq_factors = nullptr;  // rot_dim/2 values or null
   bool neox = false;
+  float attn_factor = 1.0f;  // cos and sin scaled by it (LongRoPE's magnitude correction)
 };
 void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p);
 

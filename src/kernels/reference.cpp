@@ -288,7 +288,7 @@ void rope(float* x, int64_t n_heads, int64_t pos, const RopeParams& p) {
     double theta = static_cast<double>(pos) * p.freq_scale *
                    std::pow(static_cast<double>(p.freq_base), -2.0 * static_cast<double>(i) / p.rot_dim);
     if (p.freq_factors) theta /= p.freq_factors[i];
-    const double c = std::cos(theta), s = std::sin(theta);
+    const double c = std::cos(theta) * p.attn_factor, s = std::sin(theta) * p.attn_factor;
     // Normal (GGUF `llama`) mode rotates dims (2i, 2i+1); neox mode (i, i + half).
     const int64_t a = p.neox ? i : 2 * i;
     const int64_t b = p.neox ? i + half : 2 * i + 1;

@@ -72,7 +72,7 @@ enum class Role : uint8_t {
   FfnDown,
   FfnDownBias,
   FfnPostNorm,
-  RopeFactorsLong,  // LongRoPE (Phi-3 128k): refused until supported
+  RopeFactorsLong,  // LongRoPE (Phi-3 128k, Phi-3.5): per-dim factors of long and short contexts
   RopeFactorsShort,
 };
 

@@ -15,7 +15,8 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionOpti
   // q = Wq (q_dim, n_embd) @ xn;  k, v = Wk, Wv (kv_dim, n_embd) @ xn
   multiply_each(pool, {{&w.q, buf.q.data()}, {&w.k, buf.k.data()}, {&w.v, buf.v.data()}}, buf.xn.data(), n);
 
-  kernels::RopeParams rope{d, c.rope_dim, options.rope_base, options.rope_scale, rope_freqs, c.rope_neox};
+  kernels::RopeParams rope{d, c.rope_dim, options.rope_base, options.rope_scale, rope_freqs, c.rope_neox,
+                           c.rope_attn_factor};
   for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t pos = buf.pos[static_cast<size_t>(t)];

@@ -32,6 +32,9 @@ struct Batch {
   // Rows whose logits are wanted; the logits come out in this order.
   const int64_t* logit_rows = nullptr;
   int64_t n_logit_rows = 0;
+  // Positions a sequence of the caller may hold (an engine's n_ctx): LongRoPE
+  // rotates by its long factors beyond the model's original context; 0: within it.
+  int64_t n_ctx = 0;
 };
 
 }  // namespace tessera::model

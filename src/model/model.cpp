@@ -146,7 +146,7 @@ void Model::run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, con
     enter(layer, blk.mixer_norm, blk.mixer_norm_bias);
     switch (layer.mixer) {
       case MixerKind::Attention:
-        attention_mixer(pool, c, layer.attention, blk.attention, weights_.rope_freqs,
+        attention_mixer(pool, c, layer.attention, blk.attention, rope_factors(batch.n_ctx),
                         {kv_groups_.layer_group[static_cast<size_t>(l)], kv_groups_.layer_slot[static_cast<size_t>(l)]},
                         kv, buf, batch);
         break;
@@ -168,6 +168,11 @@ void Model::run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, con
     if (layer.post_norms) post_norm(blk.mlp.post_norm);
     leave(layer, blk.channel_norm, blk.channel_norm_bias);
   }
+}
+
+const float* Model::rope_factors(int64_t n_ctx) const {
+  if (weights_.rope_freqs) return weights_.rope_freqs;
+  return n_ctx > config_.rope_orig_ctx ? weights_.rope_factors_long : weights_.rope_factors_short;
 }
 
 void Model::norm_row(NormKind kind, float* out, const float* x, const float* weight, const float* bias) const {

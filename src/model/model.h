@@ -32,6 +32,10 @@ class Model {
   // How the layers share KV pool blocks: one block table per group and sequence.
   const KvGroups& kv_groups() const { return kv_groups_; }
   const io::ModelFile& file() const { return *file_; }
+  // The per-dim rope factors of an engine whose sequences hold up to n_ctx
+  // positions: the file's rope_freqs, else LongRoPE's long factors beyond the
+  // original context and its short ones within it (as llama.cpp picks them), else null.
+  const float* rope_factors(int64_t n_ctx) const;
 
   // A block pool of n_blocks blocks of KvStorage::kBlockSize positions of one
   // KV group's layers (each block id serves one group of one sequence).

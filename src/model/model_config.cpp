@@ -75,6 +75,13 @@ ModelConfig read_model_config(const io::Metadata& meta) {
   const double base = meta.get_float_opt(p + "rope.freq_base").value_or(10000.0);
   if (!(base > 1)) fail("{}: {}rope.freq_base = {} must be > 1", meta.source, p, base);
   c.rope_freq_base = static_cast<float>(base);
+  c.rope_orig_ctx = meta.has(p + "rope.scaling.original_context_length")
+                        ? int_key("rope.scaling.original_context_length", 1 << 30)
+                        : c.n_ctx_train;
+  const double attn_factor = meta.get_float_opt(p + "rope.scaling.attn_factor").value_or(1.0);
+  if (!(attn_factor > 0 && attn_factor <= 16))
+    fail("{}: {}rope.scaling.attn_factor = {} is out of range (0, 16]", meta.source, p, attn_factor);
+  c.rope_attn_factor = static_cast<float>(attn_factor);
 
   // Linear scaling stretches positions; other scaling types change the model and
   // are refused rather than silently ignored.
@@ -93,7 +100,10 @@ ModelConfig read_model_config(const io::Metadata& meta) {
   for (const TensorSpec& t : arch.tensors)
     if (t.role == Role::PosEmbd) c.max_positions = c.n_ctx_train;
   const ConfigDefaults& d = arch.defaults;
-  if (meta.has(p + "attention.sliding_window"))
+  // 0 says "no window": Phi-4's files are phi3 ones without a window.
+  if (meta.has(p + "attention.sliding_window") && meta.get_int(p + "attention.sliding_window") == 0)
+    c.sliding_window = 0;
+  else if (meta.has(p + "attention.sliding_window"))
     c.sliding_window = int_key("attention.sliding_window", 1 << 30);
   else if (d.sliding_window < 0)
     fail("{}: metadata key '{}attention.sliding_window' is missing ({} files need it)", meta.source, p, c.arch);

@@ -27,6 +27,11 @@ struct ModelConfig {
   int64_t rope_dim = 0;     // dims rotated per head
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
+  // LongRoPE (Phi-3 128k, Phi-3.5): an engine whose sequences may hold more than
+  // rope.scaling.original_context_length positions rotates by the long factors,
+  // else by the short ones; rotations scaled by rope.scaling.attn_factor.
+  int64_t rope_orig_ctx = 0;
+  float rope_attn_factor = 1.0f;
   bool rope_neox = false;
   int64_t max_positions = 0;   // learned positions: n_ctx_train, the most a sequence may hold; 0: no limit
   int64_t sliding_window = 0;  // <arch>.attention.sliding_window: a query sees the last N positions; 0: all

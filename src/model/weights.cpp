@@ -83,6 +83,8 @@ const float** vector_slot(ModelWeights& w, BlockWeights* blk, Role role) {
     case Role::TokenEmbdNormBias: return &w.embd_norm_bias;
     case Role::OutputNormBias: return &w.output_norm_bias;
     case Role::RopeFreqs: return &w.rope_freqs;
+    case Role::RopeFactorsLong: return &w.rope_factors_long;
+    case Role::RopeFactorsShort: return &w.rope_factors_short;
     case Role::AttnNorm: return &blk->mixer_norm;
     case Role::AttnNormBias: return &blk->mixer_norm_bias;
     case Role::AttnOutputBias: return &blk->attention.o_bias;
@@ -132,8 +134,6 @@ ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, c
       blk->attention.v_bias = bias + c.q_dim() + c.kv_dim();
     } else if (spec.role == Role::FfnGateUp) {
       split_rows(b.matrix(name, ne[1], ne[0]), {{&blk->mlp.gate, c.n_ff}, {&blk->mlp.up, c.n_ff}});
-    } else if (spec.role == Role::RopeFactorsLong || spec.role == Role::RopeFactorsShort) {
-      fail("{}: tensor '{}': LongRoPE scaling (Phi-3 128k-context models) is not supported yet", file.path, name);
     } else if (Matrix* m = matrix_slot(w, blk, spec.role))
       *m = b.matrix(name, ne[1], ne[0]);
     else if (const float** v = vector_slot(w, blk, spec.role))
@@ -149,6 +149,9 @@ ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, c
     for (int64_t l = 0; l < c.n_layer; ++l) bind(spec, block_name(spec.name, l), &w.blocks[static_cast<size_t>(l)]);
   }
   if (w.output.data == nullptr && arch.output == ModelOutput::Logits) w.output = w.token_embd;  // tied head
+  if ((w.rope_factors_long == nullptr) != (w.rope_factors_short == nullptr))
+    fail("{}: LongRoPE needs both rope_factors_long.weight and rope_factors_short.weight; the file has only {}",
+         file.path, w.rope_factors_long ? "the long one" : "the short one");
   return w;
 }
 

@@ -86,6 +86,9 @@ struct ModelWeights {
   const float* output_norm_bias = nullptr;
   Matrix output;                     // n_vocab rows of n_embd (may alias token_embd)
   const float* rope_freqs = nullptr;  // rope_dim / 2 factors, or null
+  // LongRoPE's rope_dim / 2 factors for long and short contexts (both or neither).
+  const float* rope_factors_long = nullptr;
+  const float* rope_factors_short = nullptr;
   std::vector<std::vector<float>> owned;  // vectors converted to F32 at load
   LargeBuffer repacked;  // matrices rearranged for the kernels, one after another
 };

@@ -69,13 +69,16 @@ std::vector<double> log_softmax(const float* logits, const std::vector<bool>& al
   return lp;
 }
 
-class Family : public testing::TestWithParam<const char*> {};
+// models.json's entry of a tiny file (NAME-tiny.gguf): its family is "arch", else NAME.
+json model_spec(const std::string& name) { return json::parse(test::read_file(kDir + "models.json"))[name]; }
 
-TEST_P(Family, MatchesPeer) {
-  const std::string model_path = kDir + GetParam() + "-tiny.gguf";
-  const json ref = json::parse(test::read_file(model_path + ".ref.json"));
+// NAME-tiny.gguf against its reference NAME-tiny.gguf<ref_suffix>.ref.json,
+// with an engine of the context the peer ran with ("n_ctx", else the model's).
+void expect_matches_peer(const std::string& name, const std::string& ref_suffix = "") {
+  const std::string model_path = kDir + name + "-tiny.gguf";
+  const json ref = json::parse(test::read_file(model_path + ref_suffix + ".ref.json"));
   SCOPED_TRACE("reference: " + ref["peer"].get<std::string>() + ", " + ref["command"].get<std::string>());
-  const std::string family = GetParam();
+  const std::string family = model_spec(name).value("arch", name);
   const bool gelu = family == "gpt2" || family == "gemma2" || family == "gemma3";
   const bool f16_cache = ref["cache_type"] == "f16";
   const double tolerance = gelu ? kGeluTableTolerance : f16_cache ? kF16CacheTolerance : kLogprobTolerance;
@@ -83,6 +86,7 @@ TEST_P(Family, MatchesPeer) {
   EngineOptions eo;
   eo.cache_type_k = eo.cache_type_v = ref["cache_type"].get<std::string>();
   eo.n_threads = 2;
+  eo.n_ctx = ref.value("n_ctx", 0);
   auto engine = model->new_engine(eo);
 
   const auto banned_ids = ref["banned_ids"].get<std::vector<int32_t>>();
@@ -136,15 +140,26 @@ TEST_P(Family, MatchesPeer) {
   }
 }
 
+class Family : public testing::TestWithParam<const char*> {};
+
+TEST_P(Family, MatchesPeer) { expect_matches_peer(GetParam()); }
+
+// Phi-3.5's LongRoPE, as llama.cpp picks the factors by the context it runs
+// with: the long ones for a context beyond the original 64 positions (the
+// reference above, -c 256), the short ones within it (-c 64). The two sets
+// differ by up to 8x, so a swapped or ignored set fails by far more than the
+// tolerance.
+TEST(FamilyLongRope, ShortFactorsWithinTheOriginalContext) { expect_matches_peer("phi3-longrope", ".ctx64"); }
+
 // The committed files are what mkmodel writes today: the references describe
 // the files the tool makes, not stale ones.
 class FamilyFile : public testing::TestWithParam<const char*> {};
 
 TEST_P(FamilyFile, IsWhatMkmodelWrites) {
   const std::string model_path = kDir + GetParam() + "-tiny.gguf";
-  const json spec = json::parse(test::read_file(kDir + "models.json"))[GetParam()];
+  const json spec = model_spec(GetParam());
   RandomModelSpec s;
-  s.arch = GetParam();
+  s.arch = spec.value("arch", GetParam());
   s.preset = spec["preset"];
   s.n_vocab = spec["vocab"];
   s.tied_output = spec["tied"];
@@ -155,16 +170,26 @@ TEST_P(FamilyFile, IsWhatMkmodelWrites) {
   s.n_head = spec.value("heads", 0);
   s.n_head_kv = spec.value("kv_heads", 0);
   s.n_ff = spec.value("ffn", 0);
+  s.longrope_orig_ctx = spec.value("longrope_orig_ctx", 0);
   test::TempDir dir;
   const std::string made = dir.file("made.gguf");
   make_random_model(made, s);
   EXPECT_TRUE(test::read_file(made) == test::read_file(model_path)) << "mkmodel no longer writes " << model_path;
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, Family, testing::Values("llama", "qwen2", "qwen3", "phi3", "gpt2", "gemma2", "gemma3"),
-                         [](const testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
-INSTANTIATE_TEST_SUITE_P(Families, FamilyFile, testing::Values("llama", "qwen2", "phi3", "gpt2", "gemma2", "bert"),
-                         [](const testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
+// A test's name from its file's: "phi3-longrope" as phi3_longrope.
+std::string test_name(const testing::TestParamInfo<const char*>& i) {
+  std::string name = i.param;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, Family,
+                         testing::Values("llama", "qwen2", "qwen3", "phi3", "phi3-longrope", "gpt2", "gemma2", "gemma3"),
+                         test_name);
+INSTANTIATE_TEST_SUITE_P(Families, FamilyFile,
+                         testing::Values("llama", "qwen2", "phi3", "phi3-longrope", "gpt2", "gemma2", "bert"),
+                         test_name);
 
 // BERT, an embedding model: the peer's token ids for each text ([CLS] ... [SEP])
 // and its mean-pooled, L2-normalised embedding of them. Both compute in

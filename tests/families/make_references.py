@@ -17,7 +17,8 @@ With --embedding (an embedding model such as BERT), the server runs with
 --embedding and records instead, for each text, the token ids (POST /tokenize
 with add_special) and the pooled, L2-normalised embedding of those ids
 (POST /embedding {content: ids}).
-Writes FILE.ref.json beside each model, with the peer's name, commit and command.
+Writes FILE.ref.json beside each model (FILE.ctxN.ref.json with --ctx N other than
+256), with the peer's name, commit and command.
 
 --allowed-probs (for ik_llama.cpp): its /completion reports the top tokens by text
 only (no ids), and its OpenAI route /v1/completions, which has the ids, answers
@@ -149,11 +150,13 @@ def main():
     ap.add_argument("--allowed-probs", action="store_true",
                     help="log-probabilities over the allowed ids only (post-sampling), for ik_llama.cpp's server")
     ap.add_argument("--embedding", action="store_true", help="an embedding model: record pooled embeddings")
+    ap.add_argument("--ctx", type=int, default=256,
+                    help="the server's context (-c); other than 256 it is recorded and the file is FILE.ctxN.ref.json")
     args = ap.parse_args()
 
     for model in args.models:
         port = free_port()
-        cmd = [args.server, "-m", model, "--port", str(port), "-t", "2", "-c", "256", "-np", "1",
+        cmd = [args.server, "-m", model, "--port", str(port), "-t", "2", "-c", str(args.ctx), "-np", "1",
                "-ctk", args.cache_type, "-ctv", args.cache_type, "--no-warmup"] + args.server_args.split()
         if args.embedding:
             cmd.append("--embedding")
@@ -174,12 +177,17 @@ def main():
             "banned_ids": banned,
             "cases": cases,
         }
-        with open(model + ".ref.json", "w") as f:  # one line per case: small diffs, readable
+        out = model + ".ref.json"
+        if args.ctx != 256:
+            ref = {**{k: v for k, v in ref.items() if k != "banned_ids" and k != "cases"}, "n_ctx": args.ctx,
+                   "banned_ids": banned, "cases": cases}
+            out = "%s.ctx%d.ref.json" % (model, args.ctx)
+        with open(out, "w") as f:  # one line per case: small diffs, readable
             head = {k: v for k, v in ref.items() if k != "cases"}
             f.write(json.dumps(head, indent=1)[:-2] + ',\n "cases": [\n')
             f.write(",\n".join("  " + json.dumps(c) for c in cases))
             f.write("\n ]\n}\n")
-        print(f"wrote {model}.ref.json")
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -109,5 +109,21 @@ TEST(BlockSchedule, Gemma2WindowsEveryOtherLayerWithOneRope) {
   }
 }
 
+// Phi-4's files are phi3 ones whose window is 0: no layer is windowed. A llama
+// file with the key (Mistral 7B v0.1) windows every layer; without it, none.
+TEST(BlockSchedule, AZeroWindowIsNoWindowAndLlamaTakesTheKey) {
+  test::TempDir dir;
+  io::ModelFile phi = tiny_file(dir, "phi3", 2);
+  phi.meta.values["phi3.attention.sliding_window"] = io::meta_u32(0);
+  for (const auto& l : model::block_schedule(model::find_architecture("phi3", "test"), model::read_model_config(phi.meta)))
+    EXPECT_EQ(l.attention.window, 0);
+  io::ModelFile llama = tiny_file(dir, "llama", 2);
+  for (const auto& l : model::block_schedule(model::find_architecture("llama", "test"), model::read_model_config(llama.meta)))
+    EXPECT_EQ(l.attention.window, 0);
+  llama.meta.values["llama.attention.sliding_window"] = io::meta_u32(4096);
+  for (const auto& l : model::block_schedule(model::find_architecture("llama", "test"), model::read_model_config(llama.meta)))
+    EXPECT_EQ(l.attention.window, 4096);
+}
+
 }  // namespace
 }  // namespace tessera

@@ -239,7 +239,8 @@ TEST(ModelLoad, MissingFamilyTensor) {
                     "tensor 'blk.1.layer_output_norm.bias' has shape [32], expected [64]");
 }
 
-TEST(ModelLoad, LongRopeFactorsAreRefused) {
+// LongRoPE's factors come in pairs; its attention factor must be sane.
+TEST(ModelLoad, LongRopeNeedsBothFactorSets) {
   test::TinyModelSpec phi3;
   phi3.arch = "phi3";
   expect_load_error(tiny_with([](std::string&, DType&, std::vector<int64_t>&) {},
@@ -248,7 +249,10 @@ TEST(ModelLoad, LongRopeFactorsAreRefused) {
                                              std::vector<uint8_t>(8 * sizeof(float)));
                               },
                               phi3),
-                    "LongRoPE scaling");
+                    "LongRoPE needs both rope_factors_long.weight and rope_factors_short.weight");
+  expect_load_error(tiny_with([](std::string&, DType&, std::vector<int64_t>&) {},
+                              [](io::GgufWriter& w) { w.set_f32("phi3.rope.scaling.attn_factor", -1.0f); }, phi3),
+                    "phi3.rope.scaling.attn_factor = -1 is out of range");
 }
 
 // A context past the positions a model has learned is refused up front.
