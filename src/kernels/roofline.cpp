@@ -127,18 +127,6 @@ Roofline measure_roofline(ThreadPool& pool, int repeats) {
   return r;
 }
 
-double Roofline::peak_gops(MatmulPeak peak) const {
-  switch (peak) {
-    case MatmulPeak::Int8Dot:
-      return int8_gops;
-    case MatmulPeak::Bf16Dot:
-      return bf16_gflops;
-    case MatmulPeak::Fp32Fma:
-      break;
-  }
-  return fma_gflops;
-}
-
 std::string cpu_brand() {
   unsigned regs[12] = {};
   for (unsigned i = 0; i < 3; ++i) {

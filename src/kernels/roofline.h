@@ -1,14 +1,13 @@
 // Microbenchmarks of the machine's own limits, for judging kernels against a
 // roofline: how fast memory can be streamed, and how many FLOP/s the cores can
 // issue. Decode is bound by the first, prefill by the second. Each compute peak
-// is of the instruction the active tier's matmuls use (kernels::matmul_peak),
-// so a kernel's fraction of it is at most 100%.
+// is of an instruction the active tier's matmuls use (kernels::matmul_peak
+// says which bounds a format), so a kernel's fraction of it is at most 100%.
 #pragma once
 
 #include <string>
 
 #include "core/thread_pool.h"
-#include "kernels/kernels.h"
 
 namespace tessera::kernels {
 
@@ -22,9 +21,6 @@ struct Roofline {
   // tiers whose matmuls have no bf16 path.
   double bf16_gflops = 0;
   std::string isa;         // the tier that measured it
-
-  // The measured peak, in G ops/s, of the instruction a matmul runs on.
-  double peak_gops(MatmulPeak peak) const;
 };
 
 // Runs each microbenchmark `repeats` times on all of the pool's threads and keeps

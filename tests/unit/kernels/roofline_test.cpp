@@ -26,15 +26,6 @@ TEST(Roofline, MeasuresEveryLimitTheTierUses) {
   }
   EXPECT_EQ(r.bf16_gflops > 0.0, matmul_peak(DType::BF16) == MatmulPeak::Bf16Dot);
   EXPECT_FALSE(uses_int8_activations(DType::F32));
-  for (DType type : test::kMatmulTypes) EXPECT_GT(r.peak_gops(matmul_peak(type)), 0.0) << dtype_name(type);
-}
-
-TEST(Roofline, PeakGopsIsTheInstructionsOwn) {
-  Roofline r;
-  r.fma_gflops = 1, r.int8_gops = 2, r.bf16_gflops = 3;
-  EXPECT_EQ(r.peak_gops(MatmulPeak::Fp32Fma), 1.0);
-  EXPECT_EQ(r.peak_gops(MatmulPeak::Int8Dot), 2.0);
-  EXPECT_EQ(r.peak_gops(MatmulPeak::Bf16Dot), 3.0);
 }
 
 using test::PerIsa;
