@@ -34,10 +34,22 @@ struct ModelFacts {
   std::string path, name;
   uint64_t size = 0, n_params = 0;
   uint64_t bytes_per_token = 0;  // weight bytes a decode step streams
-  uint64_t matmul_params = 0;    // weights multiplied per token (2 FLOP each)
-  uint64_t int8_params = 0;      // of which multiplied by int8 activations
+  // The matrices multiplied per token (2 FLOP per weight), each with the peak
+  // its kernel runs against. The head is multiplied once per prompt: only the
+  // last row's logits are computed (as llama-bench's pp tests do).
+  struct Matrix {
+    uint64_t params = 0;
+    MatmulPeak peak = MatmulPeak::Fp32Fma;
+    bool head = false;
+  };
+  std::vector<Matrix> matrices;
   int32_t n_vocab = 0, bos = -1;
 };
+
+// Matmul operations (2 per weight) of one matrix in a prompt of n_prompt tokens.
+double prompt_ops(const ModelFacts::Matrix& x, int64_t n_prompt) {
+  return 2.0 * static_cast<double>(x.params) * static_cast<double>(x.head ? 1 : n_prompt);
+}
 
 struct Result {
   const ModelFacts* model;
@@ -50,13 +62,14 @@ struct Result {
 
 // The fraction of the machine's limit a result reaches: generation against the
 // read bandwidth (weights streamed per token), prompt processing against the
-// time the float and int8 matmuls would take at their peaks.
+// time its matmuls would take, each at the peak of the instruction its kernel
+// uses (fp32 FMA, int8 dot or bf16 dot).
 double roofline_fraction(const Result& r, double tokens_per_s, const MachineInfo& m) {
   if (r.n_gen) return static_cast<double>(r.model->bytes_per_token) * tokens_per_s / 1e9 / m.read_gbps;
-  const double int8_ops = 2.0 * static_cast<double>(r.model->int8_params);
-  const double float_ops = 2.0 * static_cast<double>(r.model->matmul_params - r.model->int8_params);
-  const double seconds_at_peak = float_ops / (m.fma_gflops * 1e9) + (int8_ops > 0 ? int8_ops / (m.int8_gops * 1e9) : 0);
-  return seconds_at_peak * tokens_per_s;
+  double seconds_at_peak = 0;
+  for (const ModelFacts::Matrix& x : r.model->matrices)
+    seconds_at_peak += prompt_ops(x, r.n_prompt) / (m.peak_gops(x.peak) * 1e9);
+  return seconds_at_peak * tokens_per_s / static_cast<double>(r.n_prompt);
 }
 
 ModelFacts model_facts(const LoadedModel& m, const std::string& path) {
@@ -76,8 +89,8 @@ ModelFacts model_facts(const LoadedModel& m, const std::string& path) {
     const bool embedding_only = t.name == "token_embd.weight" && has_output;  // one row read per token
     if (t.shape.size() == 2 && !embedding_only) {
       f.bytes_per_token += t.bytes;
-      f.matmul_params += n;
-      if (t.int8_matmul) f.int8_params += n;
+      const bool head = t.name == (has_output ? "output.weight" : "token_embd.weight");
+      f.matrices.push_back({n, t.matmul_peak, head});
       types[t.type]++;
     }
   }
@@ -227,6 +240,7 @@ int bench(BenchArgs& a) {
         j["roofline_read_gbps"] = m.read_gbps;
         j["roofline_fma_gflops"] = m.fma_gflops;
         j["roofline_int8_gops"] = m.int8_gops;
+        j["roofline_bf16_gflops"] = m.bf16_gflops;
         j["roofline_fraction"] = roofline_fraction(r, st.median, m);
       }
       out.push_back(j);
@@ -238,8 +252,9 @@ int bench(BenchArgs& a) {
   if (!machine.empty()) {
     fmt::print("CPU: {}, kernels: {}\n", machine.begin()->second.cpu, machine.begin()->second.kernel_isa);
     for (const auto& [t, m] : machine)
-      fmt::print("roofline, {} thread(s): read {:.1f} GB/s, fp32 FMA {:.0f} GFLOP/s, int8 dot {:.0f} Gop/s\n", t,
-                 m.read_gbps, m.fma_gflops, m.int8_gops);
+      fmt::print("roofline, {} thread(s): read {:.1f} GB/s, fp32 FMA {:.0f} GFLOP/s, int8 dot {:.0f} Gop/s, "
+                 "bf16 dot {:.0f} GFLOP/s\n",
+                 t, m.read_gbps, m.fma_gflops, m.int8_gops, m.bf16_gflops);
     fmt::print("\n");
   }
   fmt::print("| model | size | params | threads | type_k | type_v | test | t/s (mean ± sd) | median t/s |{}\n",
@@ -254,7 +269,9 @@ int bench(BenchArgs& a) {
         const double gbps = static_cast<double>(r.model->bytes_per_token) * st.median / 1e9;
         roof = fmt::format(" {:.1f} GB/s = {:.0f}% |", gbps, 100 * gbps / m.read_gbps);
       } else {
-        const double gops = 2.0 * static_cast<double>(r.model->matmul_params) * st.median / 1e9;
+        double ops = 0;
+        for (const ModelFacts::Matrix& x : r.model->matrices) ops += prompt_ops(x, r.n_prompt);
+        const double gops = ops / static_cast<double>(r.n_prompt) * st.median / 1e9;
         roof = fmt::format(" {:.0f} Gop/s = {:.0f}% |", gops, 100 * roofline_fraction(r, st.median, m));
       }
     }
@@ -285,7 +302,7 @@ Runner add_bench_command(CLI::App& app) {
   cmd->add_option("-r,--repetitions", a->repetitions, "Timed runs per test")->capture_default_str();
   cmd->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward pass")->capture_default_str();
   cmd->add_option("-o,--output", a->output, "md (a table) or json (llama-bench's field names)")->capture_default_str();
-  cmd->add_flag("--roofline", a->roofline, "Measure memory bandwidth, fp32 FMA and int8 dot peaks; report results as fractions of them");
+  cmd->add_flag("--roofline", a->roofline, "Measure memory bandwidth and the compute peaks of the kernels' instructions (fp32 FMA, int8 dot, bf16 dot); report results as fractions of them");
   cmd->add_flag("!--no-warmup", a->warmup, "Skip the untimed warm-up run");
   return [a] { return bench(*a); };
 }

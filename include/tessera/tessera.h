@@ -20,12 +20,17 @@ struct OpenOptions {
   bool vocab_only = false;     // load metadata and tokenizer but not the weights
 };
 
+// The instruction a matrix's multiply spends its time in on this CPU's kernels,
+// whose measured peak (MachineInfo) bounds it: the fp32 FMA (float
+// activations), the int8 dot (int8 activations) or vdpbf16ps (bf16 ones).
+enum class MatmulPeak { None, Fp32Fma, Int8Dot, Bf16Dot };
+
 struct TensorSummary {
   std::string name;
   std::string type;            // "F32", "Q8_0", ...
   std::vector<int64_t> shape;  // innermost first, as GGUF lists it
   uint64_t bytes = 0;
-  bool int8_matmul = false;    // multiplied by int8 activations on this CPU's kernels
+  MatmulPeak matmul_peak = MatmulPeak::None;  // matrices: the peak their multiply runs against
 };
 
 struct ModelSummary {
@@ -222,6 +227,10 @@ struct MachineInfo {
   double read_gbps = 0;    // memory read bandwidth (decode roofline)
   double fma_gflops = 0;   // fp32 FMA peak (prefill roofline of float matmuls)
   double int8_gops = 0;    // int8 dot peak (prefill roofline of int8 matmuls; 0: none)
+  double bf16_gflops = 0;  // bf16 dot peak (prefill roofline of bf16 matmuls; 0: none)
+
+  // The peak of that instruction, G ops/s (2 per multiply-add); 0 for None.
+  double peak_gops(MatmulPeak peak) const;
 };
 MachineInfo measure_machine(int n_threads, int repeats = 5);
 

@@ -76,6 +76,18 @@ model::Pooling pooling_named(const std::string& name, model::Pooling model_defau
   throw UsageError(fmt::format("pooling '{}' is not one of mean, cls, last", name));
 }
 
+MatmulPeak public_peak(kernels::MatmulPeak p) {
+  switch (p) {
+    case kernels::MatmulPeak::Int8Dot:
+      return MatmulPeak::Int8Dot;
+    case kernels::MatmulPeak::Bf16Dot:
+      return MatmulPeak::Bf16Dot;
+    case kernels::MatmulPeak::Fp32Fma:
+      break;
+  }
+  return MatmulPeak::Fp32Fma;
+}
+
 }  // namespace
 
 struct LoadedModel::Impl {
@@ -166,8 +178,8 @@ ModelSummary LoadedModel::summary() const {
   s.bos_id = tok.bos_id();
   s.eos_id = tok.eos_id();
   for (const auto& t : f.tensors) {
-    const bool int8 = t.ne.size() == 2 && kernels::uses_int8_activations(t.type);
-    s.tensors.push_back({t.name, std::string(dtype_name(t.type)), t.ne, t.nbytes, int8});
+    const MatmulPeak peak = t.ne.size() == 2 ? public_peak(kernels::matmul_peak(t.type)) : MatmulPeak::None;
+    s.tensors.push_back({t.name, std::string(dtype_name(t.type)), t.ne, t.nbytes, peak});
     s.tensor_bytes += t.nbytes;
     s.n_params += static_cast<uint64_t>(t.n_elements());
   }
@@ -266,7 +278,21 @@ std::vector<std::string> architecture_names() { return model::architecture_names
 MachineInfo measure_machine(int n_threads, int repeats) {
   ThreadPool pool(n_threads > 0 ? n_threads : default_thread_count());
   const auto r = kernels::measure_roofline(pool, repeats);
-  return MachineInfo{kernels::cpu_brand(), r.isa, r.read_gbps, r.fma_gflops, r.int8_gops};
+  return MachineInfo{kernels::cpu_brand(), r.isa, r.read_gbps, r.fma_gflops, r.int8_gops, r.bf16_gflops};
+}
+
+double MachineInfo::peak_gops(MatmulPeak peak) const {
+  switch (peak) {
+    case MatmulPeak::Fp32Fma:
+      return fma_gflops;
+    case MatmulPeak::Int8Dot:
+      return int8_gops;
+    case MatmulPeak::Bf16Dot:
+      return bf16_gflops;
+    case MatmulPeak::None:
+      break;
+  }
+  return 0;
 }
 
 PerplexityStats LoadedModel::perplexity(std::string_view text, const PerplexityOptions& o,

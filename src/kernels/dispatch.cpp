@@ -213,6 +213,21 @@ WeightLayout preferred_layout_of(const KernelTable& table, DType type) {
   return WeightLayout::Plain;
 }
 
+MatmulPeak matmul_peak_of(const KernelTable& table, DType type) {
+  const MatmulKernel* k = table.matmul_for(type, preferred_layout_of(table, type));
+  if (!k || !k->rows_q) return MatmulPeak::Fp32Fma;
+  switch (k->act) {
+    case ActFormat::Q8x32:
+    case ActFormat::Q8x256:
+      return MatmulPeak::Int8Dot;
+    case ActFormat::BF16:
+      return MatmulPeak::Bf16Dot;
+    case ActFormat::F32:
+      break;
+  }
+  return MatmulPeak::Fp32Fma;
+}
+
 Isa cpu_isa() {
   const CpuFeatures& f = cpu_features();
   if (f.has_avx512_tier()) return Isa::Avx512;

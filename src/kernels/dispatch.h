@@ -81,6 +81,10 @@ struct KernelTable {
 // kernel, else Rows8 where it has a rows8 one, else Plain.
 WeightLayout preferred_layout_of(const KernelTable& table, DType type);
 
+// The peak a table's matmul of `type` runs against (kernels.h's matmul_peak),
+// from the activation format of its kernel in the preferred layout.
+MatmulPeak matmul_peak_of(const KernelTable& table, DType type);
+
 // Best tier this CPU and OS can run (whether or not Tessera has kernels for it).
 Isa cpu_isa();
 

@@ -84,6 +84,8 @@ bool uses_quantized_activations(DType type) {
   return k && k->rows_q != nullptr;
 }
 
+MatmulPeak matmul_peak(DType type) { return matmul_peak_of(active_table(), type); }
+
 bool supports(DType type) { return active_table().matmul_for(type) != nullptr && ref::supports(type); }
 
 }  // namespace tessera::kernels

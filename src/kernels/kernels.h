@@ -105,6 +105,13 @@ bool uses_int8_activations(DType type);
 // bf16 (BF16 weights on AVX-512 with AVX512_BF16).
 bool uses_quantized_activations(DType type);
 
+// The instruction whose peak bounds the active tier's matmul of `type` (in its
+// preferred layout), so the peak `bench --roofline` judges its prefill against:
+// the fp32 FMA for float activations, the int8 dot (vpmaddubsw on AVX2,
+// vpdpbusd on AVX-512 VNNI) for int8 ones, vdpbf16ps for bf16 ones.
+enum class MatmulPeak { Fp32Fma, Int8Dot, Bf16Dot };
+MatmulPeak matmul_peak(DType type);
+
 // Whether matmul / dequantize_row / quantize_row handle this format.
 bool supports(DType type);
 

@@ -53,7 +53,11 @@ struct Q8_0Rows16 {
 };
 
 // A whole group of 16 rows: per block, Fmt's int32 sums less the offset, then
-// one FMA per token with the 16 rows' scales times the token's.
+// one FMA per token with the 16 rows' scales times the token's. Each sum
+// starts at -offset * (the block's activation sum), formed in a scalar
+// register: the vector ops of a block's tail (conversion, scale product, FMA)
+// compete with vpdpbusd for the same pipes on Zen 4, so the vpsubd a zero
+// start would need is one too many (integers: the same exact sums either way).
 template <class Fmt>
 struct BlockRows16 {
   template <int T>
@@ -72,14 +76,13 @@ struct BlockRows16 {
         prefetch_ahead<kGroupBlockBytes / 64, 2048>(quants + kGroupBlockBytes * b);
       __m512i sum[T];
 #pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) sum[t] = _mm512_setzero_si512();
+      for (int t = 0; t < T; ++t) sum[t] = _mm512_set1_epi32(-x.s[t][b] * Fmt::kOffset);
       Fmt::template block<T>(quants + kGroupBlockBytes * b, x, b, sum);
       const __m512 dw = load_fp16x16(scales + 32 * b);
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
-        const __m512i dot = _mm512_sub_epi32(sum[t], _mm512_set1_epi32(x.s[t][b] * Fmt::kOffset));
         const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(x.d[t][b]));
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), d, acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[t]), d, acc[t]);
       }
     }
   }

@@ -20,6 +20,7 @@ namespace avx512 {
 float roofline_read(const float* p, size_t n);
 float roofline_fma(int64_t iters, float seed);
 int32_t roofline_int8(int64_t iters, int32_t seed);
+float roofline_bf16(int64_t iters, float seed);  // needs AVX512_BF16
 }  // namespace avx512
 
 namespace {
@@ -67,19 +68,24 @@ struct Probes {
   float (*read)(const float*, size_t);
   float (*fma)(int64_t, float);
   int32_t (*int8)(int64_t, int32_t);  // null: no int8 matmuls
-  double fma_ops, int8_ops;
+  float (*bf16)(int64_t, float);      // null: no bf16 matmuls
+  double fma_ops, int8_ops, bf16_ops;
 };
 
 Probes probes_of(Isa isa) {
   switch (isa) {
-    case Isa::Avx512:
-      return {avx512::roofline_read, avx512::roofline_fma, avx512::roofline_int8, 320.0, 1280.0};
+    case Isa::Avx512: {
+      // The table holds bf16 matmuls only when the CPU has AVX512_BF16.
+      const bool bf16 = matmul_peak_of(active_table(), DType::BF16) == MatmulPeak::Bf16Dot;
+      return {avx512::roofline_read, avx512::roofline_fma, avx512::roofline_int8,
+              bf16 ? avx512::roofline_bf16 : nullptr, 320.0, 1280.0, 768.0};
+    }
     case Isa::Avx2:
-      return {avx2::roofline_read, avx2::roofline_fma, avx2::roofline_int8, 160.0, 640.0};
+      return {avx2::roofline_read, avx2::roofline_fma, avx2::roofline_int8, nullptr, 160.0, 640.0, 0.0};
     case Isa::Generic:
       break;
   }
-  return {generic_read, generic_fma, nullptr, 16.0, 0.0};
+  return {generic_read, generic_fma, nullptr, nullptr, 16.0, 0.0, 0.0};
 }
 
 }  // namespace
@@ -115,6 +121,9 @@ Roofline measure_roofline(ThreadPool& pool, int repeats) {
     r.int8_gops = peak_rate(pool, repeats, probes.int8_ops * static_cast<double>(iters), [&](int64_t t) {
       return static_cast<float>(probes.int8(iters, static_cast<int32_t>(t)));
     });
+  if (probes.bf16)  // the tier's bf16 matmuls (BF16, and F16 rounded to bf16 at load)
+    r.bf16_gflops = peak_rate(pool, repeats, probes.bf16_ops * static_cast<double>(iters),
+                              [&](int64_t t) { return probes.bf16(iters, static_cast<float>(t)); });
   return r;
 }
 

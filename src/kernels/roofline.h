@@ -1,6 +1,8 @@
 // Microbenchmarks of the machine's own limits, for judging kernels against a
 // roofline: how fast memory can be streamed, and how many FLOP/s the cores can
-// issue. Decode is bound by the first, prefill by the second.
+// issue. Decode is bound by the first, prefill by the second. Each compute peak
+// is of an instruction the active tier's matmuls use (kernels::matmul_peak
+// says which bounds a format), so a kernel's fraction of it is at most 100%.
 #pragma once
 
 #include <string>
@@ -15,6 +17,9 @@ struct Roofline {
   // Peak int8 dot throughput (vpmaddubsw), G integer ops/s (2 per multiply-add);
   // 0 on tiers whose matmuls have no int8 path.
   double int8_gops = 0;
+  // Peak bf16 dot throughput (vdpbf16ps), GFLOP/s (2 per multiply-add); 0 on
+  // tiers whose matmuls have no bf16 path.
+  double bf16_gflops = 0;
   std::string isa;         // the tier that measured it
 };
 
