@@ -79,6 +79,12 @@ ModelFacts model_facts(const LoadedModel& m, const std::string& path) {
       f.matmul_params += n;
       if (t.int8_matmul) f.int8_params += n;
       types[t.type]++;
+    } else if (t.shape.size() == 3 && s.n_expert > 0) {  // a token reads its experts only: the active parameters
+      const auto used = static_cast<uint64_t>(s.n_expert_used), all = static_cast<uint64_t>(s.n_expert);
+      f.bytes_per_token += t.bytes / all * used;
+      f.matmul_params += n / all * used;
+      if (t.int8_matmul) f.int8_params += n / all * used;
+      types[t.type]++;
     }
   }
   std::string main_type;

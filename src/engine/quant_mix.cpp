@@ -124,8 +124,13 @@ std::optional<int64_t> block_index(std::string_view name) {
   return index;
 }
 
+bool is_expert_router(std::string_view name) {
+  constexpr std::string_view suffix = ".ffn_gate_inp.weight";
+  return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+}
+
 DType tensor_type_for(QuantMix mix, std::string_view name, const std::vector<int64_t>& ne, const MixedModel& model) {
-  if (ne.size() < 2) return DType::F32;
+  if (ne.size() < 2 || is_expert_router(name)) return DType::F32;
   const DType want = rule_type(mix, name, model);
   const int64_t row = ne[0];
   if (row % dtype_info(want).block_size == 0) return want;

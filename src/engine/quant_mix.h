@@ -42,8 +42,13 @@ struct MixedModel {
 // The block index N of a "blk.N.*" tensor name.
 std::optional<int64_t> block_index(std::string_view name);
 
+// A mixture-of-experts router (blk.N.ffn_gate_inp.weight): kept F32 by every
+// mixture and format, as llama.cpp's quantize leaves it (small, and a rounding
+// there changes which experts a token gets).
+bool is_expert_router(std::string_view name);
+
 // Format of tensor `name` of shape `ne` (innermost first) under `mix`: vectors
-// (norms) F32; the output matrix Q6_K; attn_v, ffn_down and attn_output by the
+// (norms) and expert routers F32; the output matrix Q6_K; attn_v, ffn_down and attn_output by the
 // mixture's rule for their layer (README's table); every other matrix the
 // mixture's base format. Rows that are not whole 256-element super-blocks fall
 // back as llama.cpp does (Q2_K, Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1,

@@ -6,6 +6,7 @@
 #include "kernels/kernels.h"
 #include "model/attention_mixer.h"
 #include "model/feed_forward.h"
+#include "model/moe_channel.h"
 #include "model/token_ranges.h"
 
 namespace tessera::model {
@@ -140,6 +141,9 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
         break;
       case ChannelKind::GeluMlp:
         gelu_mlp_channel(pool, c, blk.mlp, buf, n);
+        break;
+      case ChannelKind::MoE:
+        moe_channel(pool, c, layer.experts, blk.experts, buf, n);
         break;
     }
     if (layer.post_norms) post_norm(blk.mlp.post_norm);

@@ -21,7 +21,12 @@
 // on these log-probabilities, so GPT-2 (and Gemma 2, whose GeGLU uses the same
 // GELU) gets 3e-3.
 //
-// qwen3 has a file but no reference yet: llama.cpp c392e5094 predates the
+// mixtral is llama with experts (llama.expert_count 4, 2 per token); experts
+// add no float operation of another kind (a softmax over 4 router logits, and a
+// weighted sum of 2 expert outputs), so the same tolerance holds; a different
+// top-k choice would move log-probabilities by far more than it.
+//
+// qwen3 (and qwen3moe) have a file but no reference yet: llama.cpp c392e5094 predates the
 // family, and ik_llama.cpp 8337e4cd3's server answers HTTP 500 ("invalid
 // UTF-8") whenever a byte token is among the top log-probabilities.
 #include <gtest/gtest.h>
@@ -118,7 +123,7 @@ TEST_P(Family, FileIsWhatMkmodelWrites) {
   const std::string model_path = kDir + GetParam() + "-tiny.gguf";
   const json spec = json::parse(test::read_file(kDir + "models.json"))[GetParam()];
   RandomModelSpec s;
-  s.arch = GetParam();
+  s.arch = spec.value("arch", std::string(GetParam()));
   s.preset = spec["preset"];
   s.n_vocab = spec["vocab"];
   s.tied_output = spec["tied"];
@@ -129,13 +134,17 @@ TEST_P(Family, FileIsWhatMkmodelWrites) {
   s.n_head = spec.value("heads", 0);
   s.n_head_kv = spec.value("kv_heads", 0);
   s.n_ff = spec.value("ffn", 0);
+  s.n_expert = spec.value("experts", 0);
+  s.n_expert_used = spec.value("experts_used", 0);
+  s.n_ff_exp = spec.value("expert_ffn", 0);
+  s.n_ff_shexp = spec.value("shared_expert_ffn", 0);
   test::TempDir dir;
   const std::string made = dir.file("made.gguf");
   make_random_model(made, s);
   EXPECT_TRUE(test::read_file(made) == test::read_file(model_path)) << "mkmodel no longer writes " << model_path;
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, Family, testing::Values("llama", "qwen2", "phi3", "gpt2", "gemma2"),
+INSTANTIATE_TEST_SUITE_P(Families, Family, testing::Values("llama", "qwen2", "phi3", "gpt2", "gemma2", "mixtral", "qwen2moe"),
                          [](const testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
 
 }  // namespace
