@@ -16,6 +16,10 @@
 #include <mutex>
 #include <thread>
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 #include "chat_page.h"
 #include "commands.h"
 #include "openai_api.h"
@@ -63,6 +67,24 @@ void send_error(httplib::Response& res, int status, const std::string& message, 
 std::string new_id(const char* prefix) {
   static std::atomic<uint64_t> counter{0};
   return fmt::format("{}-{:x}{:06x}", prefix, static_cast<uint64_t>(std::time(nullptr)), ++counter);
+}
+
+// Ends a chunked response. cpp-httplib (Debian's shared library, built without
+// ThreadSanitizer) writes the closing chunk from a function-local static that
+// the first response to end initialises; later responses on other threads see
+// it through the static's guard, an acquire load inside the library that
+// ThreadSanitizer cannot see, so it would report their send() as a race with
+// that first memcpy. Ending every chunked response between an acquire and a
+// release of one address tells it what the guard already guarantees.
+void end_chunked(httplib::DataSink& sink) {
+#if defined(__SANITIZE_THREAD__)
+  static char closing_chunk_sync;
+  __tsan_acquire(&closing_chunk_sync);
+  sink.done();
+  __tsan_release(&closing_chunk_sync);
+#else
+  sink.done();
+#endif
 }
 
 // Runs a generation request: a streamed response (server-sent events in
@@ -123,7 +145,7 @@ void generate(Server& s, const ParsedRequest& p, bool chat, httplib::Response& r
               {"model", s.model_id}, {"choices", json::array()}, {"usage", usage_json(stream->usage())}});
       const std::string done = "data: [DONE]\n\n";
       sink.write(done.data(), done.size());
-      sink.done();
+      end_chunked(sink);
       return true;
     });
     return;

@@ -138,22 +138,32 @@ void Engine::reuse_cached_prefix(Sequence& s) {
   }
 }
 
-// Blocks for n more positions of s, all of them the sequence's own: a shared
-// partial last block is copied first (copy-on-write). False, with nothing
-// changed, when the pool has too few blocks.
-bool Engine::reserve(Sequence& s, int64_t n) {
+// Whether s's partial last block is shared (a prefix-cache hit or a fork) and
+// must be copied before s writes into it.
+static bool shares_partial_block(const KvBlockPool& blocks, const std::vector<int32_t>& seq_blocks, int64_t n_past) {
+  return n_past % kBlock != 0 && blocks.ref_count(seq_blocks.back()) > 1;
+}
+
+// Positions s can still grow by: the free tail of its last block plus every
+// available block, less the one a copy-on-write of that block would take.
+int64_t Engine::room(const Sequence& s) const {
   const auto n_past = static_cast<int64_t>(s.tokens.size());
-  const bool copy = n_past % kBlock != 0 && blocks_.ref_count(s.blocks.back()) > 1;
-  const int64_t grow = blocks_for(n_past + n) - static_cast<int64_t>(s.blocks.size());
-  if ((copy ? 1 : 0) + grow > blocks_.n_available()) return false;
-  if (copy) {
+  const int64_t copy = shares_partial_block(blocks_, s.blocks, n_past) ? 1 : 0;
+  return (static_cast<int64_t>(s.blocks.size()) + blocks_.n_available() - copy) * kBlock - n_past;
+}
+
+// Blocks for n more positions of s (n <= room(s)), all of them the sequence's
+// own: a shared partial last block is copied first (copy-on-write).
+void Engine::reserve(Sequence& s, int64_t n) {
+  const auto n_past = static_cast<int64_t>(s.tokens.size());
+  if (shares_partial_block(blocks_, s.blocks, n_past)) {
     const int32_t mine = blocks_.allocate();
     storage_.copy_block(s.blocks.back(), mine);
     blocks_.release(s.blocks.back());
     s.blocks.back() = mine;
   }
+  const int64_t grow = blocks_for(n_past + n) - static_cast<int64_t>(s.blocks.size());
   for (int64_t i = 0; i < grow; ++i) s.blocks.push_back(blocks_.allocate());
-  return true;
 }
 
 // Indexes the blocks that became full, chaining each one's hash to the last.
@@ -175,21 +185,18 @@ StepResult Engine::step() {
   auto schedule = [&](Sequence& s, int64_t want) {
     int64_t take = std::min(want, budget - rows);
     if (take <= 0) return;
-    if (!reserve(s, take)) {
-      // As many tokens as the pool still has room for, else the sequence fails.
-      const auto n_past = static_cast<int64_t>(s.tokens.size());
-      const bool copy = n_past % kBlock != 0 && blocks_.ref_count(s.blocks.back()) > 1;
-      const int64_t room = (static_cast<int64_t>(s.blocks.size()) + blocks_.n_available() - (copy ? 1 : 0)) * kBlock - n_past;
-      if (room <= 0 || !reserve(s, std::min(take, room))) {
-        s.error = fmt::format(
-            "the KV pool is full: sequence {} needs room for {} more positions but all {} blocks of {} are in use "
-            "(a larger kv_tokens or kv_bytes, or fewer sequences at once)",
-            s.id, take, blocks_.n_blocks(), kBlock);
-        result.failed.push_back(s.id);
-        return;
-      }
-      take = std::min(take, room);
+    // As many tokens as the pool still has room for, else the sequence fails.
+    const int64_t room_left = room(s);
+    if (room_left <= 0) {
+      s.error = fmt::format(
+          "the KV pool is full: sequence {} needs room for {} more positions but all {} blocks of {} are in use "
+          "(a larger kv_tokens or kv_bytes, or fewer sequences at once)",
+          s.id, take, blocks_.n_blocks(), kBlock);
+      result.failed.push_back(s.id);
+      return;
     }
+    take = std::min(take, room_left);
+    reserve(s, take);
     model::BatchSequence& b = batch_seqs_[static_cast<size_t>(n_seqs)];
     b = {rows, take, static_cast<int64_t>(s.tokens.size()), s.blocks.data(), static_cast<int64_t>(s.blocks.size()),
          s.fixed_state.empty() ? nullptr : s.fixed_state.data()};

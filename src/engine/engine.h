@@ -114,7 +114,8 @@ class Engine {
   const Sequence& seq(SeqId id) const;
   void drop_blocks(Sequence& s);
   void reuse_cached_prefix(Sequence& s);
-  bool reserve(Sequence& s, int64_t n_tokens);
+  int64_t room(const Sequence& s) const;
+  void reserve(Sequence& s, int64_t n_tokens);
   void publish_full_blocks(Sequence& s);
   [[noreturn]] static int64_t fail_batch(int64_t n_batch);
 

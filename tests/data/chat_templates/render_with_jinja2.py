@@ -27,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # bos_token, eos_token of each model (its tokenizer_config.json special tokens).
 MODEL_TOKENS = {
+    "HuggingFaceH4-zephyr-7b-beta": ("<s>", "</s>"),
     "CohereForAI-c4ai-command-r-plus-tool_use": ("<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
     "CohereForAI-c4ai-command-r7b-12-2024-tool_use": ("<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
     "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use": ("<|begin_of_text|>", "<|im_end|>"),
@@ -38,6 +39,7 @@ MODEL_TOKENS = {
     "google-gemma-2-2b-it": ("<bos>", "<eos>"),
     "meetkai-functionary-medium-v3.1": ("<|begin_of_text|>", "<|eot_id|>"),
     "meetkai-functionary-medium-v3.2": ("<|begin_of_text|>", "<|eot_id|>"),
+    "meta-llama-Llama-2-7b-chat-hf": ("<s>", "</s>"),
     "meta-llama-Llama-3.1-8B-Instruct": ("<|begin_of_text|>", "<|eot_id|>"),
     "meta-llama-Llama-3.2-3B-Instruct": ("<|begin_of_text|>", "<|eot_id|>"),
     "meta-llama-Llama-3.3-70B-Instruct": ("<|begin_of_text|>", "<|eot_id|>"),
