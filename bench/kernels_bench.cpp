@@ -5,6 +5,7 @@
 //   kernels_bench --benchmark_filter='matmul/Q4_0'
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/large_buffer.h"
 #include "core/thread_pool.h"
 #include "kernels/avx2_kernels.h"
 #include "kernels/dispatch.h"
@@ -161,6 +163,52 @@ void register_packed_benchmarks() {
       }
 }
 
+// Decode as the model runs it: one token against weights that do not fit in
+// the caches (64 MiB, 2048 columns, the tier's preferred layout, in a
+// LargeBuffer with huge pages as the model's repacked weights are), so
+// bytes_per_second is the rate the kernel streams weights from memory. Compare
+// with `tessera bench --roofline`'s read bandwidth. A 256-row slice of random
+// weights is quantized once and repeated: what is streamed is all that matters.
+//   kernels_bench --benchmark_filter='decode/' --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+void run_decode(benchmark::State& state, MatmulCase c) {
+  const KernelTable& table = *kernel_table(c.isa);
+  constexpr int64_t kSliceRows = 256;
+  const size_t stride = row_bytes(c.type, c.cols), slice = stride * kSliceRows;
+  std::vector<uint8_t> plain(slice), packed(slice);
+  const std::vector<float> f = random_floats(static_cast<size_t>(kSliceRows * c.cols), 1);
+  for (int64_t r = 0; r < kSliceRows; ++r)
+    ref::quantize_row(c.type, f.data() + r * c.cols, plain.data() + r * stride, c.cols);
+  repack_weights(c.type, c.layout, plain.data(), packed.data(), kSliceRows, c.cols);
+  LargeBuffer w(stride * static_cast<size_t>(c.rows));
+  for (int64_t r = 0; r < c.rows; r += kSliceRows) std::memcpy(w.data() + r * stride, packed.data(), slice);
+  const std::vector<float> x = random_floats(static_cast<size_t>(c.cols), 2);
+  std::vector<float> y(static_cast<size_t>(c.rows));
+  ThreadPool pool(c.threads);
+  for (auto _ : state) {
+    matmul_with(table, pool, c.type, c.layout, w.data(), c.rows, c.cols, x.data(), 1, y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.size()));
+}
+
+void register_decode_benchmarks() {
+  constexpr int64_t kCols = 2048, kBytes = int64_t{64} << 20;
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::BF16})
+    for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+      const KernelTable* table = kernel_table(isa);
+      if (!table) continue;
+      const int64_t rows = kBytes / static_cast<int64_t>(row_bytes(type, kCols)) / 256 * 256;
+      for (int threads : {1, 2}) {
+        MatmulCase c{type, isa, threads, rows, kCols, 1};
+        c.layout = preferred_layout_of(*table, type);
+        const std::string name = "decode/" + std::string(dtype_name(type)) + "/" + std::string(isa_name(isa)) +
+                                 "/threads:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(name.c_str(), run_decode, c)->UseRealTime()->Unit(benchmark::kMicrosecond);
+      }
+    }
+}
+
 // Attention on TinyLlama's shape (32 query heads, 4 kv heads, head size 64):
 // prefill of 512 tokens from an empty cache and one decode step at position
 // 511, per tier, cache type and thread count. GFLOP/s counts the QK and PV
@@ -224,6 +272,7 @@ int main(int argc, char** argv) {
   tessera::kernels::register_int8_activation_benchmarks();
   tessera::kernels::register_rows8_benchmarks();
   tessera::kernels::register_packed_benchmarks();
+  tessera::kernels::register_decode_benchmarks();
   tessera::kernels::register_attention_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(gguf llama2c spm_tokenizer bpe_tokenizer sampler server_request chat_template)
+[ ${#targets[@]} -gt 0 ] || targets=(gguf llama2c spm_tokenizer bpe_tokenizer wpm_tokenizer sampler server_request chat_template)
 
 out=build/fuzz/runs
 if [ "$report_only" = 0 ]; then

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev libfmt-dev nlohmann-json3-dev libpcre2-dev libcpp-httplib-dev libsimde-dev)
+          libcli11-dev libfmt-dev nlohmann-json3-dev libpcre2-dev libicu-dev libcpp-httplib-dev libsimde-dev)
 if [ "${1:-}" = "--tests" ]; then
   # qemu-user: tests run the binary on emulated CPUs without AVX2 (tests/cli/cpu_tiers_test.cpp).
   # chromium, its driver and tesseract: the web page's end-to-end test (tests/cli/web_chat_test.cpp).

@@ -21,10 +21,11 @@ struct TinyModelSpec {
   uint32_t seed = 1;
   DType round_through = DType::F32;  // round weights through this format first
   std::string arch = "llama";
+  int64_t n_window = 0;  // sliding window of a family that has one; 0: n_ctx
   int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0;  // mixture of experts (ModelShape's defaults)
 
   engine::ModelShape shape() const {
-    return {n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, arch, 0, n_expert, n_expert_used, n_ff_exp};
+    return {n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, arch, n_window, n_expert, n_expert_used, n_ff_exp};
   }
 };
 

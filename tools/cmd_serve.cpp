@@ -2,7 +2,8 @@
 // GenerationService (cpp-httplib for HTTP, nlohmann-json for JSON). Routes:
 // /v1/chat/completions, /v1/completions (plain or streamed as server-sent
 // events), /v1/models, /health (503 while the model loads), /metrics
-// (Prometheus text), /tokenize, /detokenize; GET / is the web chat page.
+// (Prometheus text), /tokenize, /detokenize, and /v1/embeddings for an
+// embedding model (which has no generation service); GET / is the web chat page.
 #include <fmt/format.h>
 #include <httplib.h>
 
@@ -51,7 +52,8 @@ struct ServeArgs {
 struct Server {
   ServeArgs args;
   std::unique_ptr<LoadedModel> model;
-  std::unique_ptr<GenerationService> service;
+  std::unique_ptr<GenerationService> service;  // none for an embedding model
+  std::mutex embed_mutex;  // one embedding request at a time: each uses every thread
   std::atomic<bool> ready{false};
   std::string model_id;
   int64_t created = 0;
@@ -178,16 +180,54 @@ void generate(Server& s, const ParsedRequest& p, bool chat, httplib::Response& r
                   "application/json");
 }
 
+// The generation service; ApiError 400 for an embedding model, which has none.
+GenerationService& generator(Server& s) {
+  if (!s.service)
+    throw ApiError(400, "the model (" + s.model->summary().architecture +
+                            ") is an embedding model: it does not generate text; use /v1/embeddings");
+  return *s.service;
+}
+
+// POST /v1/embeddings: one vector per input, in OpenAI's shape.
+void embeddings(Server& s, const json& body, httplib::Response& res) {
+  if (!s.model->is_embedding_model())
+    throw ApiError(400, "the model (" + s.model->summary().architecture +
+                            ") is a text generator, not an embedding model: /v1/embeddings needs one such as bert");
+  const std::vector<std::vector<int32_t>> inputs = parse_embedding_inputs(body, *s.model);
+  std::vector<std::vector<float>> vectors;
+  try {
+    EmbedOptions o;
+    o.n_threads = s.args.threads;
+    const std::lock_guard<std::mutex> lock(s.embed_mutex);
+    vectors = s.model->embed(inputs, o);
+  } catch (const Error& e) {  // the inputs' fault: too long for the model's positions
+    throw ApiError(400, e.what(), "input");
+  }
+  json data = json::array();
+  int64_t tokens = 0;
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embedding_json(vectors[i], body)}});
+    tokens += static_cast<int64_t>(inputs[i].size());
+  }
+  res.set_header("X-Tokens", fmt::format("{}+0", tokens));
+  res.set_content(to_text(json{{"object", "list"},
+                               {"data", data},
+                               {"model", s.model_id},
+                               {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}}),
+                  "application/json");
+}
+
 std::string metrics_text(const Server& s) {
-  const ServiceStats st = s.service->stats();
   std::string out;
   auto add = [&](const char* name, const char* type, const char* help, double value) {
     out += fmt::format("# HELP tessera_{} {}\n# TYPE tessera_{} {}\ntessera_{} {}\n", name, help, name, type, name, value);
   };
-  add("requests_total", "counter", "Generation requests received.", static_cast<double>(st.requests));
   add("http_requests_total", "counter", "HTTP requests served.", static_cast<double>(s.request_count.load()));
   add("http_responses_4xx_total", "counter", "HTTP responses with a 4xx status.", static_cast<double>(s.responses_4xx.load()));
   add("http_responses_5xx_total", "counter", "HTTP responses with a 5xx status.", static_cast<double>(s.responses_5xx.load()));
+  if (!s.service) return out;  // an embedding model
+  const ServiceStats st = s.service->stats();
+  add("requests_total", "counter", "Generation requests received.", static_cast<double>(st.requests));
   add("prompt_tokens_total", "counter", "Prompt tokens evaluated.", static_cast<double>(st.prompt_tokens));
   add("tokens_predicted_total", "counter", "Tokens generated.", static_cast<double>(st.generated_tokens));
   add("prompt_seconds_total", "counter", "Seconds of steps that held prompt tokens.", st.prompt_seconds);
@@ -288,10 +328,13 @@ int serve(ServeArgs& a) {
              res.set_content(json{{"object", "list"}, {"data", json::array({m})}}.dump(), "application/json");
            }));
   http.Post("/v1/completions", guarded([s](const httplib::Request& req, httplib::Response& res) {
-              generate(*s, parse_completion(parse_body(req.body), *s->model, s->service->n_ctx()), false, res);
+              generate(*s, parse_completion(parse_body(req.body), *s->model, generator(*s).n_ctx()), false, res);
             }));
   http.Post("/v1/chat/completions", guarded([s](const httplib::Request& req, httplib::Response& res) {
-              generate(*s, parse_chat(parse_body(req.body), *s->model, s->service->n_ctx()), true, res);
+              generate(*s, parse_chat(parse_body(req.body), *s->model, generator(*s).n_ctx()), true, res);
+            }));
+  http.Post("/v1/embeddings", guarded([s](const httplib::Request& req, httplib::Response& res) {
+              embeddings(*s, parse_body(req.body), res);
             }));
   http.Post("/tokenize", guarded([s](const httplib::Request& req, httplib::Response& res) {
               const json body = parse_body(req.body);
@@ -342,7 +385,7 @@ int serve(ServeArgs& a) {
     sigwait(&stop_signals, &sig);
     if (finished) return;  // woken by serve() itself
     std::fprintf(stderr, "tessera serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    if (s->ready) s->service->shutdown();
+    if (s->ready && s->service) s->service->shutdown();
     while (!http.is_running() && !finished) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     http.stop();
   });
@@ -372,6 +415,11 @@ int serve(ServeArgs& a) {
         } catch (const Error& e) {
           throw Error(a.chat_template_file + ": " + e.what());
         }
+      }
+      if (s->model->is_embedding_model()) {  // no generation: /v1/embeddings runs on the HTTP threads
+        s->ready = true;
+        std::fprintf(stderr, "tessera serve: ready: an embedding model (POST /v1/embeddings)\n");
+        return;
       }
       ServiceOptions so;
       so.engine.n_ctx = a.ctx_seq;

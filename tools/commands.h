@@ -20,6 +20,7 @@ inline constexpr const char* kWeightTypeHelp =
 Runner add_run_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
 Runner add_tokenize_command(CLI::App& app);
+Runner add_embed_command(CLI::App& app);
 Runner add_convert_command(CLI::App& app);
 Runner add_perplexity_command(CLI::App& app);
 Runner add_mkmodel_command(CLI::App& app);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(tessera::cli::add_run_command);
   add(tessera::cli::add_info_command);
   add(tessera::cli::add_tokenize_command);
+  add(tessera::cli::add_embed_command);
   add(tessera::cli::add_convert_command);
   add(tessera::cli::add_perplexity_command);
   add(tessera::cli::add_quantize_command);
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
     bool known = false;
     for (auto& [sub, runner] : commands) known |= sub->get_name() == argv[1];
     if (!known) {
-      std::fprintf(stderr, "tessera: error: unknown command '%s' (commands: run, info, tokenize, perplexity, convert, quantize, mkmodel, bench, batched-bench, serve; see 'tessera --help')\n", argv[1]);
+      std::fprintf(stderr, "tessera: error: unknown command '%s' (commands: run, info, tokenize, embed, perplexity, convert, quantize, mkmodel, bench, batched-bench, serve; see 'tessera --help')\n", argv[1]);
       return 2;
     }
   }

@@ -46,6 +46,20 @@ bool boolean(const json& body, const char* key) {
   return body[key].get<bool>();
 }
 
+// An array of token ids of a vocabulary of n_vocab tokens, the request's `field`.
+std::vector<int32_t> token_ids(const json& array, int32_t n_vocab, const char* field) {
+  std::vector<int32_t> tokens;
+  for (const json& t : array) {
+    if (!t.is_number_integer()) throw ApiError(400, std::string("'") + field + "' token ids must be integers", field);
+    const int64_t id = t.get<int64_t>();
+    if (id < 0 || id >= n_vocab)
+      throw ApiError(400, std::string("'") + field + "' token id " + std::to_string(id) + " is outside the vocabulary",
+                     field);
+    tokens.push_back(static_cast<int32_t>(id));
+  }
+  return tokens;
+}
+
 // Sampling, length, stop, n and stream: the fields both endpoints share.
 ParsedRequest parse_common(const json& body, int64_t n_ctx, std::vector<int32_t> prompt) {
   ParsedRequest r;
@@ -153,14 +167,7 @@ ParsedRequest parse_completion(const json& body, const LoadedModel& model, int64
   if (p.is_string()) {
     tokens = model.tokenize(p.get<std::string>(), true);
   } else if (p.is_array() && !p.empty() && p[0].is_number_integer()) {
-    const int32_t n_vocab = model.summary().n_vocab;  // once: summary() copies the metadata
-    for (const json& t : p) {
-      if (!t.is_number_integer()) throw ApiError(400, "'prompt' token ids must be integers", "prompt");
-      const int64_t id = t.get<int64_t>();
-      if (id < 0 || id >= n_vocab)
-        throw ApiError(400, "'prompt' token id " + std::to_string(id) + " is outside the vocabulary", "prompt");
-      tokens.push_back(static_cast<int32_t>(id));
-    }
+    tokens = token_ids(p, model.summary().n_vocab, "prompt");
   } else {
     throw ApiError(400, "'prompt' must be a string or an array of token ids", "prompt");
   }
@@ -201,6 +208,52 @@ ParsedRequest parse_chat(const json& body, const LoadedModel& model, int64_t n_c
     throw ApiError(400, e.what(), "messages");
   }
   return parse_common(body, n_ctx, std::move(prompt));
+}
+
+std::vector<std::vector<int32_t>> parse_embedding_inputs(const json& body, const LoadedModel& model) {
+  if (!body.contains("input")) throw ApiError(400, "'input' is required", "input");
+  const json& in = body["input"];
+  const char* shape = "'input' must be a string, an array of strings, an array of token ids or an array of such arrays";
+  const int32_t n_vocab = model.summary().n_vocab;
+  std::vector<std::vector<int32_t>> inputs;
+  auto add = [&](const json& one) {
+    if (one.is_string())
+      inputs.push_back(model.tokenize(one.get<std::string>(), true, true));  // [CLS] text [SEP], as llama-server
+    else if (one.is_array() && !one.empty())
+      inputs.push_back(token_ids(one, n_vocab, "input"));
+    else
+      throw ApiError(400, shape, "input");
+    if (inputs.back().empty()) throw ApiError(400, "an 'input' is empty", "input");
+  };
+  if (in.is_string() || (in.is_array() && !in.empty() && in[0].is_number_integer())) {
+    add(in);
+  } else if (in.is_array() && !in.empty()) {
+    for (const json& one : in) add(one);
+  } else {
+    throw ApiError(400, shape, "input");
+  }
+  return inputs;
+}
+
+json embedding_json(const std::vector<float>& v, const json& body) {
+  if (!body.contains("encoding_format") || body["encoding_format"].is_null() || body["encoding_format"] == "float")
+    return v;
+  if (body["encoding_format"] != "base64")
+    throw ApiError(400, "'encoding_format' must be \"float\" or \"base64\"", "encoding_format");
+  // base64 of the little-endian float32 bytes (OpenAI's format; x86-64 is little-endian).
+  static constexpr char kDigits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
+  const size_t n = v.size() * sizeof(float);
+  std::string out;
+  out.reserve((n + 2) / 3 * 4);
+  for (size_t i = 0; i < n; i += 3) {
+    const uint32_t b = bytes[i] << 16 | (i + 1 < n ? bytes[i + 1] << 8 : 0) | (i + 2 < n ? bytes[i + 2] : 0);
+    out += kDigits[b >> 18 & 63];
+    out += kDigits[b >> 12 & 63];
+    out += i + 1 < n ? kDigits[b >> 6 & 63] : '=';
+    out += i + 2 < n ? kDigits[b & 63] : '=';
+  }
+  return out;
 }
 
 json usage_json(const GenerationUsage& u) {

@@ -46,6 +46,16 @@ ParsedRequest parse_completion(const nlohmann::json& body, const LoadedModel& mo
 // above. A template error or refusal is ApiError 400 naming it.
 ParsedRequest parse_chat(const nlohmann::json& body, const LoadedModel& model, int64_t n_ctx);
 
+// /v1/embeddings: `input` a string, an array of strings, an array of token ids
+// or an array of such arrays; each text tokenized with the model's special
+// tokens (BERT's [CLS] ... [SEP]). ApiError 400 for any other shape, an empty
+// input or an id outside the vocabulary.
+std::vector<std::vector<int32_t>> parse_embedding_inputs(const nlohmann::json& body, const LoadedModel& model);
+
+// One embedding as the request's encoding_format asks: "float" (the default) a
+// JSON array, "base64" the base64 text of its little-endian float32 bytes.
+nlohmann::json embedding_json(const std::vector<float>& v, const nlohmann::json& body);
+
 nlohmann::json usage_json(const GenerationUsage& u);
 
 // JSON text of a response, with any invalid UTF-8 (a parser's message quoting

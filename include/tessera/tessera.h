@@ -87,7 +87,7 @@ struct RandomModelSpec {
   std::string preset = "tiny";  // "tiny", "110m", "tinyllama-1.1b"
   // Overrides of the preset's shape; <= 0 keeps the preset's value.
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx = 0;
-  int64_t sliding_window = 0;  // families with a sliding window (phi3): its length; 0: the context
+  int64_t sliding_window = 0;  // families with a sliding window (phi3, gemma2, gemma3): its length; 0: the context
   // Mixture of experts (llama, qwen2moe, qwen3moe): experts, experts per token,
   // an expert's feed-forward dim (Qwen MoE), the shared expert's (qwen2moe);
   // 0: dense llama, else 8 experts, 2 per token, n_ff / 2, n_ff.
@@ -236,6 +236,15 @@ std::vector<std::string> kv_cache_type_names();
 // The GGUF general.architecture values Tessera runs (and mkmodel writes).
 std::vector<std::string> architecture_names();
 
+// Embeddings of embedding models (BERT and its kin): LoadedModel::embed.
+struct EmbedOptions {
+  std::string pooling;  // "mean", "cls" or "last"; "" the model's own (<arch>.pooling_type)
+  // As llama.cpp's --embd-normalize: -1 none, 0 max-abs scaled to int16's range,
+  // 1 taxicab, 2 euclidean (L2, the default), p > 2 the p-norm.
+  int normalize = 2;
+  int n_threads = 0;  // 0: all hardware threads
+};
+
 class LoadedModel {
  public:
   // Throws tessera::Error (a std::runtime_error) with a one-line message.
@@ -269,6 +278,16 @@ class LoadedModel {
   // final EOS (a template that closes the last turn) left off, as llama.cpp does.
   std::vector<int32_t> tokenize_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
 
+  // Whether the model computes embeddings (an encoder such as BERT) rather than
+  // generating text; generation (new_engine, generate, perplexity) refuses such
+  // a model, embed refuses the others.
+  bool is_embedding_model() const;
+  // One vector (n_embd values) per input token sequence (tokenize(text, true)
+  // gives BERT's [CLS] ... [SEP] form), each sequence evaluated whole. Throws
+  // Error for an empty input, one longer than the model's positions, an id
+  // outside the vocabulary; UsageError for an unknown pooling name.
+  std::vector<std::vector<float>> embed(const std::vector<std::vector<int32_t>>& inputs,
+                                        const EmbedOptions& options = {}) const;
   // An executor of many sequences over this model (it must outlive the engine).
   std::unique_ptr<Engine> new_engine(const EngineOptions& options = {}) const;
 

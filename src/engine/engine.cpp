@@ -21,10 +21,14 @@ int64_t context_size(const model::ModelConfig& c, int64_t requested) {
   return n_ctx;
 }
 
+int64_t blocks_for(int64_t positions) { return (positions + kBlock - 1) / kBlock; }
+
+// A block holds one KV group's layers: `tokens` positions take a block per group.
 int64_t pool_blocks(const model::Model& m, const EngineOptions& o, int64_t n_ctx) {
   if (o.kv_tokens < 0 || o.kv_bytes < 0)
     fail("the KV pool size must not be negative (kv_tokens {}, kv_bytes {})", o.kv_tokens, o.kv_bytes);
-  if (o.kv_tokens > 0) return (o.kv_tokens + kBlock - 1) / kBlock;
+  const int64_t n_groups = m.kv_groups().n_groups();
+  if (o.kv_tokens > 0) return blocks_for(o.kv_tokens) * n_groups;
   if (o.kv_bytes > 0) {
     const auto block = static_cast<int64_t>(m.kv_block_bytes(o.cache_types));
     if (o.kv_bytes < block)
@@ -32,10 +36,13 @@ int64_t pool_blocks(const model::Model& m, const EngineOptions& o, int64_t n_ctx
            o.kv_bytes, kBlock, block);
     return o.kv_bytes / block;
   }
-  return (n_ctx + kBlock - 1) / kBlock;
+  return blocks_for(n_ctx) * n_groups;
 }
 
-int64_t blocks_for(int64_t positions) { return (positions + kBlock - 1) / kBlock; }
+// Each group's blocks are indexed under a key of their own.
+uint64_t group_key(uint64_t hash, int64_t group) {
+  return group == 0 ? hash : hash ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(group));
+}
 
 }  // namespace
 
@@ -46,7 +53,11 @@ struct Engine::Sequence {
   SeqId id;
   std::vector<int32_t> tokens;   // stored: position p holds tokens[p]
   std::vector<int32_t> pending;  // fed, not yet evaluated
-  std::vector<int32_t> blocks;   // block table: logical block -> pool block
+  // Per KV group: logical block -> pool block; -1 where a windowed group gave
+  // the block back (every later row's window has passed it).
+  std::vector<std::vector<int32_t>> tables;
+  std::vector<const int32_t*> table_ptrs;  // the tables' data, as a batch takes them
+  std::vector<int64_t> passed;             // per group: leading entries given back
   std::vector<uint64_t> chain;   // prefix chain hash of each full block
   std::vector<uint8_t> fixed_state;
   Sampler sampler;
@@ -61,8 +72,10 @@ struct Engine::Sequence {
 
 Engine::Engine(const model::Model& model, const EngineOptions& o)
     : model_(model),
+      groups_(model.kv_groups()),
       n_ctx_(context_size(model.config(), o.n_ctx)),
       prefix_cache_(o.prefix_cache && model.fixed_state_bytes() == 0),
+      free_window_blocks_(o.free_window_blocks),
       pool_(o.n_threads > 0 ? o.n_threads : default_thread_count()),
       buffers_(model.config(), o.n_batch > 0 ? o.n_batch : fail_batch(o.n_batch)),
       storage_(model.make_kv_storage(pool_blocks(model, o, n_ctx_), o.cache_types)),
@@ -71,6 +84,7 @@ Engine::Engine(const model::Model& model, const EngineOptions& o)
   batch_seqs_.resize(static_cast<size_t>(buffers_.max_batch));
   batch_owner_.resize(static_cast<size_t>(buffers_.max_batch));
   logit_rows_.resize(static_cast<size_t>(buffers_.max_batch));
+  found_.reserve(static_cast<size_t>(groups_.n_groups()));
   // Each thread's attention scratch, sized now rather than on its first tile.
   pool_.run_on_each_thread([&](int) { kernels::reserve_attention_scratch(storage_.layer_view(0), model.config().n_head); });
 }
@@ -92,7 +106,10 @@ SeqId Engine::add_sequence(const SamplingParams& sampling, bool all_logits) {
   auto s = std::make_unique<Sequence>(id, sampling, n_vocab(), all_logits);
   s->tokens.reserve(static_cast<size_t>(n_ctx_));
   s->pending.reserve(static_cast<size_t>(n_ctx_));
-  s->blocks.reserve(static_cast<size_t>(blocks_for(n_ctx_)));
+  s->tables.resize(static_cast<size_t>(groups_.n_groups()));
+  for (auto& t : s->tables) t.reserve(static_cast<size_t>(blocks_for(n_ctx_)));
+  s->table_ptrs.resize(s->tables.size());
+  s->passed.assign(s->tables.size(), 0);
   s->chain.reserve(static_cast<size_t>(blocks_for(n_ctx_)));
   s->fixed_state.assign(model_.fixed_state_bytes(), 0);
   seqs_.emplace(id, std::move(s));
@@ -121,49 +138,87 @@ bool Engine::has_pending() const {
 // Takes the longest run of the pending tokens' full blocks that the prefix
 // cache holds after what is stored, always leaving one token to compute (its
 // logits are what the caller waits for).
+// Every group must hold the block (a windowed group's copy may have been
+// evicted already, which ends the reuse there).
 void Engine::reuse_cached_prefix(Sequence& s) {
   if (!prefix_cache_) return;
   while (static_cast<int64_t>(s.tokens.size()) % kBlock == 0 &&
-         s.blocks.size() * kBlock == s.tokens.size() && static_cast<int64_t>(s.pending.size()) > kBlock) {
+         s.tables[0].size() * kBlock == s.tokens.size() && static_cast<int64_t>(s.pending.size()) > kBlock) {
     const uint64_t parent = s.chain.empty() ? 0 : s.chain.back();
     const uint64_t hash = blocks_.chain_hash(parent, s.pending.data());
-    const int32_t b = blocks_.lookup(hash, parent, s.pending.data());
-    if (b < 0) return;
-    s.blocks.push_back(b);
+    found_.clear();
+    for (int64_t g = 0; g < groups_.n_groups(); ++g) {
+      const int32_t b = blocks_.lookup(group_key(hash, g), parent, s.pending.data());
+      if (b < 0) {
+        for (int32_t f : found_) blocks_.release(f);
+        release_passed_blocks(s);
+        return;
+      }
+      found_.push_back(b);
+    }
+    for (size_t g = 0; g < found_.size(); ++g) s.tables[g].push_back(found_[g]);
     s.chain.push_back(hash);
     s.tokens.insert(s.tokens.end(), s.pending.begin(), s.pending.begin() + kBlock);
     s.pending.erase(s.pending.begin(), s.pending.begin() + kBlock);
     s.cached_tokens += kBlock;
     prefix_hit_tokens_ += kBlock;
   }
+  release_passed_blocks(s);
 }
 
-// Whether s's partial last block is shared (a prefix-cache hit or a fork) and
-// must be copied before s writes into it.
-static bool shares_partial_block(const KvBlockPool& blocks, const std::vector<int32_t>& seq_blocks, int64_t n_past) {
-  return n_past % kBlock != 0 && blocks.ref_count(seq_blocks.back()) > 1;
+
+// Whether a partial last block of a sequence's table is shared (a prefix-cache
+// hit or a fork) and must be copied before the sequence writes into it.
+static bool shares_partial_block(const KvBlockPool& blocks, const std::vector<int32_t>& table, int64_t n_past) {
+  return n_past % kBlock != 0 && blocks.ref_count(table.back()) > 1;
 }
 
-// Positions s can still grow by: the free tail of its last block plus every
-// available block, less the one a copy-on-write of that block would take.
+// Positions s can still grow by: the free tail of its last block plus, for
+// every block of positions more, one available block in each group, less the
+// copies a copy-on-write of each group's shared partial last block would take.
 int64_t Engine::room(const Sequence& s) const {
   const auto n_past = static_cast<int64_t>(s.tokens.size());
-  const int64_t copy = shares_partial_block(blocks_, s.blocks, n_past) ? 1 : 0;
-  return (static_cast<int64_t>(s.blocks.size()) + blocks_.n_available() - copy) * kBlock - n_past;
+  int64_t copies = 0;
+  for (const auto& table : s.tables) copies += shares_partial_block(blocks_, table, n_past) ? 1 : 0;
+  const int64_t spare = blocks_.n_available() - copies;
+  if (spare < 0) return 0;
+  return (static_cast<int64_t>(s.tables[0].size()) + spare / groups_.n_groups()) * kBlock - n_past;
 }
 
 // Blocks for n more positions of s (n <= room(s)), all of them the sequence's
-// own: a shared partial last block is copied first (copy-on-write).
+// own: a shared partial last block is copied first (copy-on-write). Every
+// group's table has the same length (a windowed one holds -1 where it gave
+// blocks back).
 void Engine::reserve(Sequence& s, int64_t n) {
   const auto n_past = static_cast<int64_t>(s.tokens.size());
-  if (shares_partial_block(blocks_, s.blocks, n_past)) {
-    const int32_t mine = blocks_.allocate();
-    storage_.copy_block(s.blocks.back(), mine);
-    blocks_.release(s.blocks.back());
-    s.blocks.back() = mine;
+  const int64_t grow = blocks_for(n_past + n) - static_cast<int64_t>(s.tables[0].size());
+  for (auto& table : s.tables) {
+    if (shares_partial_block(blocks_, table, n_past)) {
+      const int32_t mine = blocks_.allocate();
+      storage_.copy_block(table.back(), mine);
+      blocks_.release(table.back());
+      table.back() = mine;
+    }
+    for (int64_t i = 0; i < grow; ++i) table.push_back(blocks_.allocate());
   }
-  const int64_t grow = blocks_for(n_past + n) - static_cast<int64_t>(s.blocks.size());
-  for (int64_t i = 0; i < grow; ++i) s.blocks.push_back(blocks_.allocate());
+}
+
+// A windowed group's blocks that end before the next row's window begins are
+// never read again by this sequence: they go back to the pool (cached for
+// their prefix when indexed; a fork that shares one keeps it alive).
+void Engine::release_passed_blocks(Sequence& s) {
+  if (!free_window_blocks_) return;
+  const auto n_past = static_cast<int64_t>(s.tokens.size());
+  for (int64_t g = 0; g < groups_.n_groups(); ++g) {
+    const int64_t first = groups_.first_block(g, n_past, kBlock);
+    auto& table = s.tables[static_cast<size_t>(g)];
+    int64_t& passed = s.passed[static_cast<size_t>(g)];
+    for (; passed < first; ++passed) {
+      int32_t& b = table[static_cast<size_t>(passed)];
+      if (b >= 0) blocks_.release(b);
+      b = -1;
+    }
+  }
 }
 
 // Indexes the blocks that became full, chaining each one's hash to the last.
@@ -174,7 +229,11 @@ void Engine::publish_full_blocks(Sequence& s) {
     const int32_t* toks = s.tokens.data() + i * kBlock;
     const uint64_t hash = blocks_.chain_hash(parent, toks);
     s.chain.push_back(hash);
-    if (prefix_cache_) blocks_.publish(s.blocks[static_cast<size_t>(i)], hash, parent, toks);
+    if (!prefix_cache_) continue;
+    for (int64_t g = 0; g < groups_.n_groups(); ++g) {
+      const int32_t b = s.tables[static_cast<size_t>(g)][static_cast<size_t>(i)];
+      if (b >= 0) blocks_.publish(b, group_key(hash, g), parent, toks);
+    }
   }
 }
 
@@ -197,9 +256,10 @@ StepResult Engine::step() {
     }
     take = std::min(take, room_left);
     reserve(s, take);
+    for (size_t g = 0; g < s.tables.size(); ++g) s.table_ptrs[g] = s.tables[g].data();
     model::BatchSequence& b = batch_seqs_[static_cast<size_t>(n_seqs)];
-    b = {rows, take, static_cast<int64_t>(s.tokens.size()), s.blocks.data(), static_cast<int64_t>(s.blocks.size()),
-         s.fixed_state.empty() ? nullptr : s.fixed_state.data()};
+    b = {rows, take, static_cast<int64_t>(s.tokens.size()), s.table_ptrs.data(),
+         static_cast<int64_t>(s.tables[0].size()), s.fixed_state.empty() ? nullptr : s.fixed_state.data()};
     batch_owner_[static_cast<size_t>(n_seqs++)] = &s;
     std::copy_n(s.pending.begin(), take, batch_tokens_.begin() + rows);
     const bool finishes = take == static_cast<int64_t>(s.pending.size());
@@ -245,6 +305,7 @@ StepResult Engine::step() {
       s.step_pos = b.pos0 + b.n_tokens - n_rows;
     }
     publish_full_blocks(s);
+    release_passed_blocks(s);
   }
   result.n_tokens = rows;
   result.n_sequences = n_seqs;
@@ -288,8 +349,11 @@ SeqId Engine::fork(SeqId id, const SamplingParams& sampling) {
   Sequence& child = seq(child_id);
   child.tokens = parent.tokens;
   child.pending = parent.pending;
-  child.blocks = parent.blocks;
-  for (int32_t b : child.blocks) blocks_.retain(b);
+  child.tables = parent.tables;
+  for (const auto& table : child.tables)
+    for (int32_t b : table)
+      if (b >= 0) blocks_.retain(b);
+  child.passed = parent.passed;
   child.chain = parent.chain;
   child.fixed_state = parent.fixed_state;
   child.logits = parent.logits;
@@ -302,8 +366,11 @@ SeqId Engine::fork(SeqId id, const SamplingParams& sampling) {
 void Engine::drop_blocks(Sequence& s) {
   // Last block first: the cache then evicts a prefix's tail before its head, so
   // what stays cached is still reachable from the start of a prompt.
-  for (auto b = s.blocks.rbegin(); b != s.blocks.rend(); ++b) blocks_.release(*b);
-  s.blocks.clear();
+  for (auto k = static_cast<int64_t>(s.tables[0].size()) - 1; k >= 0; --k)
+    for (auto& table : s.tables)
+      if (table[static_cast<size_t>(k)] >= 0) blocks_.release(table[static_cast<size_t>(k)]);
+  for (auto& table : s.tables) table.clear();
+  std::fill(s.passed.begin(), s.passed.end(), 0);
   s.chain.clear();
 }
 

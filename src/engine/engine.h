@@ -1,6 +1,8 @@
 // The executor of many sequences over one model: one thread pool, one set of
 // activation buffers (sized for the largest batch in tokens), one KV block
-// pool shared by every sequence (with copy-on-write forks and a prefix cache),
+// pool shared by every sequence (a block table per KV group and sequence, with
+// copy-on-write forks, a prefix cache, and windowed groups' blocks given back
+// once every later row's window has passed them),
 // and the scheduler that packs each step's batch from the sequences' pending
 // tokens: decode tokens first, then prompt chunks first come first served,
 // up to n_batch tokens (chunked prefill). A sequence's logits are the same
@@ -34,6 +36,9 @@ struct EngineOptions {
   int64_t kv_bytes = 0;
   model::KvCacheTypes cache_types;
   bool prefix_cache = true;  // reuse cached full blocks of a prompt's prefix
+  // Give back a windowed layer group's blocks once every later row's window has
+  // passed them (false keeps them, as a reference for tests).
+  bool free_window_blocks = true;
 
   static constexpr int64_t kDefaultMaxContext = 4096;
 };
@@ -117,11 +122,14 @@ class Engine {
   int64_t room(const Sequence& s) const;
   void reserve(Sequence& s, int64_t n_tokens);
   void publish_full_blocks(Sequence& s);
+  void release_passed_blocks(Sequence& s);
   [[noreturn]] static int64_t fail_batch(int64_t n_batch);
 
   const model::Model& model_;
+  const model::KvGroups& groups_;  // one block table per group and sequence
   int64_t n_ctx_;
   bool prefix_cache_;
+  bool free_window_blocks_;
   ThreadPool pool_;
   model::ForwardBuffers buffers_;
   model::KvStorage storage_;
@@ -136,6 +144,7 @@ class Engine {
   std::vector<Sequence*> batch_owner_;
   std::vector<int64_t> logit_rows_;
   std::vector<float> step_logits_;  // logit rows x n_vocab; grows to the most rows one step has asked for
+  std::vector<int32_t> found_;      // a prefix block's hits, one per group
 };
 
 }  // namespace tessera::engine

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "engine/chat_prompt.h"
+#include "engine/embeddings.h"
 #include "engine/generator.h"
 #include "engine/perplexity.h"
 #include "engine/sampler.h"
@@ -67,9 +68,27 @@ engine::EngineOptions engine_options(const model::Model& m, const EngineOptions&
   return e;
 }
 
+model::Pooling pooling_named(const std::string& name, model::Pooling model_default) {
+  if (name.empty()) return model_default;
+  if (name == "mean") return model::Pooling::Mean;
+  if (name == "cls") return model::Pooling::Cls;
+  if (name == "last") return model::Pooling::Last;
+  throw UsageError(fmt::format("pooling '{}' is not one of mean, cls, last", name));
+}
+
 }  // namespace
 
 struct LoadedModel::Impl {
+  // The model, for generation: refuses a vocabulary-only file and an embedding model.
+  const model::Model& generator() const {
+    if (!model) fail("{}: no weights loaded", file->path);
+    if (model->architecture().output != model::ModelOutput::Logits)
+      fail("{}: a '{}' model is an embedding model: it does not generate text (use 'tessera embed' or POST "
+           "/v1/embeddings)",
+           file->path, model->config().arch);
+    return *model;
+  }
+
   std::shared_ptr<const io::ModelFile> file;
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<model::Model> model;  // null when opened vocab-only
@@ -229,9 +248,21 @@ int64_t Engine::n_batch() const { return impl_->engine.n_batch(); }
 int32_t Engine::n_vocab() const { return impl_->engine.n_vocab(); }
 
 std::unique_ptr<Engine> LoadedModel::new_engine(const EngineOptions& o) const {
-  if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
-  auto impl = std::make_unique<Engine::Impl>(*impl_->model, engine_options(*impl_->model, o));
+  const model::Model& m = impl_->generator();
+  auto impl = std::make_unique<Engine::Impl>(m, engine_options(m, o));
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+bool LoadedModel::is_embedding_model() const {
+  return impl_->model && impl_->model->architecture().output == model::ModelOutput::Embeddings;
+}
+
+std::vector<std::vector<float>> LoadedModel::embed(const std::vector<std::vector<int32_t>>& inputs,
+                                                   const EmbedOptions& o) const {
+  if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
+  const model::Pooling pooling = pooling_named(o.pooling, impl_->model->config().pooling);
+  ThreadPool pool(o.n_threads > 0 ? o.n_threads : default_thread_count());
+  return engine::embed(*impl_->model, pool, inputs, pooling, o.normalize);
 }
 
 std::vector<std::string> kv_cache_type_names() {
@@ -248,7 +279,7 @@ MachineInfo measure_machine(int n_threads, int repeats) {
 
 PerplexityStats LoadedModel::perplexity(std::string_view text, const PerplexityOptions& o,
                                         const std::function<void(int64_t, int64_t, double)>& on_chunk) const {
-  if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
+  impl_->generator();
   if (o.n_ctx < 2) fail("the context size must be at least 2 (got {})", o.n_ctx);
   const auto t0 = std::chrono::steady_clock::now();
   const Tokenizer& tok = *impl_->tokenizer;
@@ -276,7 +307,7 @@ PerplexityStats LoadedModel::perplexity(std::string_view text, const PerplexityO
 
 GenerateStats LoadedModel::generate(std::string_view prompt, const GenerateOptions& o,
                                     const std::function<bool(std::string_view)>& on_text) const {
-  if (!impl_->model) fail("{}: no weights loaded", impl_->file->path);
+  impl_->generator();
   const Tokenizer& tok = *impl_->tokenizer;
   engine::Engine engine(*impl_->model, engine_options(*impl_->model, o.engine));
   const engine::SeqId seq = engine.add_sequence(o.sampling);

@@ -1,6 +1,7 @@
 #include "engine/model_maker.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <variant>
 
@@ -39,6 +40,12 @@ struct Rng {
 };
 
 std::string block_tensor(std::string_view pattern, int64_t layer) { return fmt::format(fmt::runtime(pattern), layer); }
+
+// Token types of the encoders written (BERT's "sentence A" and "B").
+constexpr int64_t kTokenTypes = 2;
+
+// The first tokens of a synthetic WordPiece vocabulary, in this order.
+const std::array<std::string, 5> kWpmSpecials = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
 
 }  // namespace
 
@@ -104,17 +111,21 @@ struct FamilyFacts {
   float norm_eps;
   bool head_dim_keys;  // writes attention.key_length / value_length
   bool window_key;     // writes attention.sliding_window (n_window, by default the context: no effect)
+  bool softcap_keys;   // writes the attention and final logit softcaps (50, 30: Gemma 2's own values)
+  bool wordpiece = false;  // a WordPiece vocabulary and an encoder's keys (BERT)
 };
 
 const FamilyFacts kFamilyFacts[] = {
-    {"llama", nullptr, 10000.0f, 1e-5f, false, false},
-    {"qwen2", "qwen2", 1000000.0f, 1e-6f, false, false},
-    {"qwen3", "qwen2", 1000000.0f, 1e-6f, true, false},
-    {"phi3", nullptr, 10000.0f, 1e-5f, false, true},
-    {"gemma2", nullptr, 10000.0f, 1e-6f, false, true},
-    {"gpt2", "gpt-2", 0.0f, 1e-5f, false, false},
-    {"qwen2moe", "qwen2", 1000000.0f, 1e-6f, false, false},
-    {"qwen3moe", "qwen2", 1000000.0f, 1e-6f, true, false},
+    {"llama", nullptr, 10000.0f, 1e-5f, false, false, false},
+    {"qwen2", "qwen2", 1000000.0f, 1e-6f, false, false, false},
+    {"qwen3", "qwen2", 1000000.0f, 1e-6f, true, false, false},
+    {"phi3", nullptr, 10000.0f, 1e-5f, false, true, false},
+    {"gemma2", nullptr, 10000.0f, 1e-6f, false, true, true},
+    {"gemma3", nullptr, 1000000.0f, 1e-6f, true, true, false},
+    {"gpt2", "gpt-2", 0.0f, 1e-5f, false, false, false},
+    {"bert", nullptr, 0.0f, 1e-12f, false, false, false, true},
+    {"qwen2moe", "qwen2", 1000000.0f, 1e-6f, false, false, false},
+    {"qwen3moe", "qwen2", 1000000.0f, 1e-6f, true, false, false},
 };
 
 const FamilyFacts& family_facts(const std::string& arch) {
@@ -140,6 +151,7 @@ model::ModelConfig shape_config(const ModelShape& s) {
   c.n_expert_used = s.n_expert_used;
   c.n_ff_exp = s.n_ff_exp;
   c.n_ff_shexp = s.n_ff_shexp;
+  c.n_token_types = kTokenTypes;  // read only by schemas that have token types
   return c;
 }
 
@@ -189,7 +201,49 @@ void add_bpe_vocab(io::GgufWriter& w, const BpeVocab& v, const char* pre) {
   w.set_bool("tokenizer.ggml.add_bos_token", false);
 }
 
+// As BERT's converted files: [CLS] text [SEP], mean pooling, two token types,
+// bidirectional attention. llama.cpp (c392e5094) takes [CLS] from bos_token_id
+// (cls_token_id it ignores), so both are written.
+void add_wpm_vocab(io::GgufWriter& w, const std::string& arch, const std::vector<std::string>& vocab) {
+  std::vector<int32_t> types(vocab.size(), 1);
+  for (size_t i = 0; i < kWpmSpecials.size(); ++i) types[i] = 3;  // control
+  w.set_string("tokenizer.ggml.model", "bert");
+  w.set_string_array("tokenizer.ggml.tokens", vocab);
+  w.set_i32_array("tokenizer.ggml.token_type", types);
+  w.set_u32("tokenizer.ggml.token_type_count", static_cast<uint32_t>(kTokenTypes));
+  w.set_u32("tokenizer.ggml.padding_token_id", 0);
+  w.set_u32("tokenizer.ggml.unknown_token_id", 1);
+  w.set_u32("tokenizer.ggml.cls_token_id", 2);
+  w.set_u32("tokenizer.ggml.bos_token_id", 2);
+  w.set_u32("tokenizer.ggml.seperator_token_id", 3);  // sic: llama.cpp's key
+  w.set_u32("tokenizer.ggml.mask_token_id", 4);
+  w.set_u32(arch + ".pooling_type", static_cast<uint32_t>(model::Pooling::Mean));
+  w.set_bool(arch + ".attention.causal", false);
+}
+
 }  // namespace
+
+std::vector<std::string> synthetic_wpm_vocab(int64_t n) {
+  const std::string marker = "\xe2\x96\x81";  // U+2581: a word's first piece
+  const std::string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789.,!?'-";
+  const int64_t minimum = static_cast<int64_t>(kWpmSpecials.size() + 2 * alphabet.size());
+  if (n < minimum) fail("a WordPiece vocabulary needs at least {} tokens (specials and every character), got {}", minimum, n);
+  std::vector<std::string> v(kWpmSpecials.begin(), kWpmSpecials.end());
+  for (const char c : alphabet) {
+    v.push_back(marker + c);
+    v.emplace_back(1, c);
+  }
+  // Longer pieces over a-z from two letters on, alternately word-initial and not.
+  for (int64_t k = 0; static_cast<int64_t>(v.size()) < n; ++k) {
+    std::string piece;
+    for (int64_t x = 26 + k / 2; ; x = x / 26 - 1) {
+      piece.insert(piece.begin(), static_cast<char>('a' + x % 26));
+      if (x < 26) break;
+    }
+    v.push_back(k % 2 == 0 ? marker + piece : piece);
+  }
+  return v;
+}
 
 BpeVocab synthetic_bpe_vocab(int64_t n) {
   if (n < 259) fail("a vocabulary needs at least 259 tokens (256 bytes + 3 controls), got {}", n);
@@ -263,7 +317,7 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& shape) {
     w.set_u32(p + "attention.key_length", static_cast<uint32_t>(s.n_embd / s.n_head));
     w.set_u32(p + "attention.value_length", static_cast<uint32_t>(s.n_embd / s.n_head));
   }
-  if (s.arch == "gemma2") {  // the values Gemma 2's own files carry
+  if (f.softcap_keys) {
     w.set_f32(p + "attn_logit_softcapping", 50.0f);
     w.set_f32(p + "final_logit_softcapping", 30.0f);
   }
@@ -277,7 +331,9 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& shape) {
     w.set_f32(p + "attention.layer_norm_epsilon", f.norm_eps);
   else
     w.set_f32(p + "attention.layer_norm_rms_epsilon", f.norm_eps);
-  if (f.bpe_pre)
+  if (f.wordpiece)
+    add_wpm_vocab(w, s.arch, synthetic_wpm_vocab(s.n_vocab));
+  else if (f.bpe_pre)
     add_bpe_vocab(w, synthetic_bpe_vocab(s.n_vocab), f.bpe_pre);
   else
     add_spm_vocab(w, synthetic_vocab(s.n_vocab));

@@ -50,6 +50,11 @@ struct BpeVocab {
 };
 BpeVocab synthetic_bpe_vocab(int64_t n);
 
+// A WordPiece vocabulary as llama.cpp's converter writes BERT's (n >= 89 tokens):
+// [PAD] [UNK] [CLS] [SEP] [MASK], each of a-z, 0-9 and . , ! ? ' - as a word's
+// first piece ("▁a") and as a continuation ("a"), then longer pieces over a-z.
+std::vector<std::string> synthetic_wpm_vocab(int64_t n);
+
 // general.* / <arch>.* / tokenizer.ggml.* keys of a model of this shape, with a
 // synthetic vocabulary of shape.n_vocab tokens. Throws Error for an unknown arch.
 void add_model_metadata(io::GgufWriter& w, const ModelShape& shape);

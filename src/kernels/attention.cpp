@@ -99,6 +99,12 @@ void check_arguments(int64_t n_head, const KvLayerView& kv, const AttentionSeq* 
   }
 }
 
+// The last position a query at `pos` of sequence `s` sees: its own, or the
+// sequence's last in this call when attention is bidirectional.
+int64_t last_seen(int64_t pos, const AttentionSeq& s, const AttentionVariant& v) {
+  return v.causal ? pos : s.pos0 + s.n_tokens - 1;
+}
+
 // Folds one chunk's online-softmax result (m, l, acc) of a row into the row's
 // running result (M, L, O): the same arithmetic on every path, in chunk order.
 void merge_chunk(float& M, float& L, float* O, float m, float l, const float* acc, int64_t d) {
@@ -157,7 +163,8 @@ void run_tiles(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
       const TileItem& it = item_list[w];
       const AttentionSeq& sq = seqs[it.seq];
       const KvLayerView sv = view_of(kv, sq);
-      const int64_t rows = it.nt * group, pos_first = sq.pos0 + it.t0, pos_last = pos_first + it.nt - 1;
+      const int64_t rows = it.nt * group, pos_first = sq.pos0 + it.t0;
+      const int64_t pos_last = last_seen(pos_first + it.nt - 1, sq, variant);  // the tile's furthest visible position
       const float* tq = q + ((sq.row0 + it.t0) * n_head + it.kv_head * group) * d;
       // The first chunk goes straight into the running result (from a fresh
       // state either way); a row that sees none of it stays empty, and merging a
@@ -166,7 +173,7 @@ void run_tiles(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
       const int64_t c0 = first_chunk(pos_first, chunk, variant);
       reset_state(s.run_m, s.run_l, s.run_o, rows, d);
       AttentionTile t{tq, n_head * d, it.nt, group, pos_first, scale, variant.window, variant.softcap,
-                      s.run_m, s.run_l, s.run_o, s.k_buf, s.v_buf, s.s_buf};
+                      variant.causal ? -1 : pos_last, s.run_m, s.run_l, s.run_o, s.k_buf, s.v_buf, s.s_buf};
       fn(sv, it.kv_head, c0 * chunk, std::min((c0 + 1) * chunk, pos_last + 1), t);
       for (int64_t c = c0 + 1; c < chunks_to(pos_last, chunk); ++c) {
         reset_state(s.m, s.l, s.acc, rows, d);
@@ -208,8 +215,8 @@ void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
     for (int64_t t = 0; t < seqs[i].n_tokens; ++t)
       for (int64_t h = 0; h < n_kv; ++h) {
         first_item.push_back(static_cast<int64_t>(items.size()));
-        for (int64_t c = first_chunk(seqs[i].pos0 + t, chunk, variant); c < chunks_to(seqs[i].pos0 + t, chunk);
-             ++c, parts += part_floats)
+        for (int64_t c = first_chunk(seqs[i].pos0 + t, chunk, variant);
+             c < chunks_to(last_seen(seqs[i].pos0 + t, seqs[i], variant), chunk); ++c, parts += part_floats)
           items.push_back({i, t, h, c, parts});
       }
   first_item.push_back(static_cast<int64_t>(items.size()));
@@ -220,7 +227,7 @@ void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
     for (int64_t w = begin; w < end; ++w) {
       const SplitItem& it = item_list[w];
       const AttentionSeq& sq = seqs[it.seq];
-      const int64_t pos = sq.pos0 + it.tok;
+      const int64_t pos = sq.pos0 + it.tok, last = last_seen(pos, sq, variant);
       float* m = partials + it.part;
       float* l = m + group;
       float* acc = l + group;
@@ -233,13 +240,14 @@ void run_split(AttentionTileFn fn, ThreadPool& pool, const float* q, int64_t n_h
                             scale,
                             variant.window,
                             variant.softcap,
+                            variant.causal ? -1 : last,
                             m,
                             l,
                             acc,
                             s.k_buf,
                             s.v_buf,
                             s.s_buf};
-      fn(view_of(kv, sq), it.kv_head, it.chunk * chunk, std::min((it.chunk + 1) * chunk, pos + 1), t);
+      fn(view_of(kv, sq), it.kv_head, it.chunk * chunk, std::min((it.chunk + 1) * chunk, last + 1), t);
     }
   });
   const int64_t n_groups = static_cast<int64_t>(first_item.size()) - 1;
@@ -302,6 +310,7 @@ void attention_with(const KernelTable& table, ThreadPool& pool, const float* q, 
                     const KvLayerView& kv, const AttentionSeq* seqs, int64_t n_seqs, float scale, float* out,
                     const AttentionSchedule* schedule, const AttentionVariant& variant) {
   check_arguments(n_head, kv, seqs, n_seqs);
+  if (!variant.causal && variant.window > 0) fail("attention: a sliding window needs causal attention");
   AttentionSchedule s = choose_attention_schedule(pool.size(), n_head, kv, seqs, n_seqs);
   if (schedule && schedule->tile_tokens > 0) s.tile_tokens = schedule->tile_tokens;
   if (schedule && schedule->split >= 0) s.split = schedule->split;

@@ -1,4 +1,5 @@
-// Causal attention over a block-paged KV cache whose rows are F32, F16 or Q8_0.
+// Causal (or bidirectional) attention over a block-paged KV cache whose rows
+// are F32, F16 or Q8_0.
 #pragma once
 
 #include <cstddef>
@@ -42,6 +43,10 @@ struct AttentionSeq {
 struct AttentionVariant {
   int64_t window = 0;  // > 0: a query at position p sees positions p - window + 1 .. p only (sliding window)
   float softcap = 0;   // > 0: each scaled score s becomes softcap * tanh(s / softcap) (Gemma 2)
+  // false: bidirectional (an encoder): every token of a sequence sees all of
+  // the sequence's positions up to its last row in the call, pos0 + n_tokens - 1
+  // (so a sequence must come whole in one call). No window then.
+  bool causal = true;
 };
 
 // Positions per KV chunk: every query row's softmax is folded chunk by chunk
@@ -74,7 +79,7 @@ void attention(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t n_hea
 // head r % group), and the tile's online-softmax state. The kernel folds the
 // cache positions [p_begin, p_end) into the state; p_begin is a multiple of the
 // block size, and row r sees only positions <= pos_first + r / group (and, with
-// a window, > pos_first + r / group - window). A row that sees none of the
+// a window, > pos_first + r / group - window), or <= last_visible when that is set. A row that sees none of the
 // range keeps its state as it was.
 struct AttentionTile {
   const float* q = nullptr;   // row r at q + (r / group) * q_token_stride + (r % group) * head_dim
@@ -84,6 +89,7 @@ struct AttentionTile {
   float scale = 1.0f;
   int64_t window = 0;   // AttentionVariant
   float softcap = 0;
+  int64_t last_visible = -1;  // >= 0: every row sees positions up to this one (bidirectional), not its own
   float* m = nullptr;         // per row: running max of the scaled scores (-inf: none yet)
   float* l = nullptr;         // per row: running sum of exp(score - m)
   float* acc = nullptr;       // rows x head_dim: sum of exp(score - m) * v

@@ -165,11 +165,11 @@ void attention_tile(const KvLayerView& kv, int64_t kv_head, int64_t p_begin, int
     const float* V = block_floats(kv.v_type, kv.v + static_cast<size_t>(first) * v_row, n, d, t.v_buf);
     for (int64_t r = 0; r < rows; r += 2) {
       const int R = rows - r >= 2 ? 2 : 1;
-      // Causal: row r sees positions up to pos_first + its token; with a window,
-      // only the last `window` of them.
+      // Causal: row r sees positions up to pos_first + its token (bidirectional:
+      // up to last_visible); with a window, only the last `window` of them.
       int64_t seen[2], from[2];
       for (int i = 0; i < R; ++i) {
-        const int64_t pos = t.pos_first + (r + i) / t.group;
+        const int64_t pos = t.last_visible >= 0 ? t.last_visible : t.pos_first + (r + i) / t.group;
         seen[i] = pos - b0 + 1 < n ? pos - b0 + 1 : n;
         from[i] = t.window > 0 && pos - t.window + 1 - b0 > 0 ? pos - t.window + 1 - b0 : 0;
       }

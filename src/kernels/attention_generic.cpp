@@ -21,9 +21,9 @@ void attention_tile(const KvLayerView& kv, int64_t kv_head, int64_t p_begin, int
       ref::dequantize_row(kv.v_type, kv.v + static_cast<size_t>(first + j) * v_row, t.v_buf + j * d, d);
     }
     for (int64_t r = 0; r < rows; ++r) {
-      // Causal: row r sees positions up to pos_first + its token; with a window,
-      // only the last `window` of them.
-      const int64_t pos = t.pos_first + r / t.group;
+      // Causal: row r sees positions up to pos_first + its token (bidirectional:
+      // up to last_visible); with a window, only the last `window` of them.
+      const int64_t pos = t.last_visible >= 0 ? t.last_visible : t.pos_first + r / t.group;
       const int64_t seen = std::min(n, pos - b0 + 1);
       const int64_t from = t.window > 0 ? std::max<int64_t>(0, pos - t.window + 1 - b0) : 0;
       if (seen <= from) continue;

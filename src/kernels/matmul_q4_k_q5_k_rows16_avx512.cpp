@@ -91,7 +91,10 @@ struct KQuantRows16 {
 
   template <int T, int P>
   static void pair(const uint8_t* S, const Rows<T>& x, int64_t s, __m512i* dot, __m512i* msum) {
-    prefetch_ahead<kPrefetchLines, 4096>(S + 64 * kPrefetchLines * P);
+    if constexpr (kFifthBit)
+      prefetch_to_l2<kPrefetchLines>(S + 64 * kPrefetchLines * P);
+    else
+      prefetch_ahead<kPrefetchLines, 4096>(S + 64 * kPrefetchLines * P);
     __m512i sc0, sc1, m0, m1;
     scale_min(S, 2 * P, &sc0, &m0);
     scale_min(S, 2 * P + 1, &sc1, &m1);

@@ -39,6 +39,18 @@ inline void prefetch_ahead(const uint8_t* p) {
   for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + Distance + 64 * i), _MM_HINT_T0);
 }
 
+// The same into L2 only (T1), 16 KiB ahead: a T0 prefetch holds one of the
+// core's few L1 miss buffers until its line arrives from memory. With T0 4 KiB
+// ahead, Q5_K and Q6_K, whose loads jump between a super-block's quants and its
+// high bits, streamed from memory at a third to a half of Q4_K's rate on one
+// Zen 4 core (kernels_bench decode/, 64 MiB matrix); into L2 they keep up with
+// it, and Q4_0 gained too. Q4_K and Q8_0, read in address order, showed no
+// clear gain this way (noisy runs) and keep prefetch_ahead.
+template <int Lines>
+inline void prefetch_to_l2(const uint8_t* p) {
+  for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + 16 * 1024 + 64 * i), _MM_HINT_T1);
+}
+
 // 32 zmm registers: T int32 sums, T float accumulators and the weights of a
 // step fit with T = 4 (8 measured no faster on Zen 4).
 constexpr int kRows16Tokens = 4;

@@ -42,6 +42,34 @@ std::vector<TensorSpec> gpt2_tensors() {
   };
 }
 
+// BERT: token, type and position embeddings under a LayerNorm; post-norm layers
+// (the norms after the residual adds) with biases everywhere; no head.
+std::vector<TensorSpec> bert_tensors() {
+  return {
+      {Role::TokenEmbd, "token_embd.weight", Dim::Embd, Dim::Vocab},
+      {Role::TokenTypes, "token_types.weight", Dim::Embd, Dim::TokenTypes},
+      {Role::PosEmbd, "position_embd.weight", Dim::Embd, Dim::CtxTrain},
+      {Role::TokenEmbdNorm, "token_embd_norm.weight", Dim::Embd},
+      {Role::TokenEmbdNormBias, "token_embd_norm.bias", Dim::Embd},
+      {Role::AttnQ, "blk.{}.attn_q.weight", Dim::Embd, Dim::QDim},
+      {Role::AttnQBias, "blk.{}.attn_q.bias", Dim::QDim},
+      {Role::AttnK, "blk.{}.attn_k.weight", Dim::Embd, Dim::KvDim},
+      {Role::AttnKBias, "blk.{}.attn_k.bias", Dim::KvDim},
+      {Role::AttnV, "blk.{}.attn_v.weight", Dim::Embd, Dim::KvDim},
+      {Role::AttnVBias, "blk.{}.attn_v.bias", Dim::KvDim},
+      {Role::AttnOutput, "blk.{}.attn_output.weight", Dim::QDim, Dim::Embd},
+      {Role::AttnOutputBias, "blk.{}.attn_output.bias", Dim::Embd},
+      {Role::AttnNorm, "blk.{}.attn_output_norm.weight", Dim::Embd},  // the mixer's norm, after its residual add
+      {Role::AttnNormBias, "blk.{}.attn_output_norm.bias", Dim::Embd},
+      {Role::FfnUp, "blk.{}.ffn_up.weight", Dim::Embd, Dim::Ff},
+      {Role::FfnUpBias, "blk.{}.ffn_up.bias", Dim::Ff},
+      {Role::FfnDown, "blk.{}.ffn_down.weight", Dim::Ff, Dim::Embd},
+      {Role::FfnDownBias, "blk.{}.ffn_down.bias", Dim::Embd},
+      {Role::FfnNorm, "blk.{}.layer_output_norm.weight", Dim::Embd},  // the channel's norm, likewise
+      {Role::FfnNormBias, "blk.{}.layer_output_norm.bias", Dim::Embd},
+  };
+}
+
 std::vector<TensorSpec> attention_tensors(bool fused_qkv) {
   std::vector<TensorSpec> t = {{Role::AttnNorm, "blk.{}.attn_norm.weight", Dim::Embd}};
   if (fused_qkv) {
@@ -119,6 +147,11 @@ std::vector<TensorSpec> qk_norm_tensors() {
           {Role::AttnKNorm, "blk.{}.attn_k_norm.weight", Dim::HeadDim}};
 }
 
+std::vector<TensorSpec> gemma_post_norms() {
+  return {{Role::AttnPostNorm, "blk.{}.post_attention_norm.weight", Dim::Embd},
+          {Role::FfnPostNorm, "blk.{}.post_ffw_norm.weight", Dim::Embd}};
+}
+
 Architecture family(std::string_view name, std::vector<TensorSpec> tensors) {
   Architecture a;
   a.name = name;
@@ -182,14 +215,30 @@ std::vector<Architecture> make_architectures() {
 
   // Gemma 2: GeGLU, RMS post-norms, embeddings scaled by sqrt(n_embd), tied head,
   // attention and final logit softcapping, sliding window on every other layer.
-  Architecture& gemma2 = all.emplace_back(family(
-      "gemma2", concat({decoder_tensors(), {{Role::AttnPostNorm, "blk.{}.post_attention_norm.weight", Dim::Embd},
-                                         {Role::FfnPostNorm, "blk.{}.post_ffw_norm.weight", Dim::Embd}}})));
+  // Where a file omits them, llama.cpp assumes a 4096 window and caps 50 / 30;
+  // its 27B model (46 layers) scales queries by n_embd / n_head.
+  Architecture& gemma2 = all.emplace_back(family("gemma2", concat({decoder_tensors(), gemma_post_norms()})));
   gemma2.rope_neox = true;
   gemma2.channel = ChannelKind::GeGLU;
   gemma2.embed_scale = true;
   gemma2.post_norms = true;
   gemma2.window_period = 2;
+  gemma2.defaults = {.sliding_window = 4096, .softcap_keys = true, .attn_softcap = 50, .final_softcap = 30,
+                     .embd_query_scale_layers = 46};
+
+  // Gemma 3: Gemma 2 with per-head q/k RMSNorm instead of softcaps, the window on
+  // five of every six layers, which rotate with base 10000 (the global layers
+  // with the file's base and scaling). ik_llama.cpp requires the window key; its
+  // 27B model (62 layers) scales queries by n_embd / n_head.
+  Architecture& gemma3 = all.emplace_back(family("gemma3", concat({decoder_tensors(), qk_norm_tensors(), gemma_post_norms()})));
+  gemma3.rope_neox = true;
+  gemma3.channel = ChannelKind::GeGLU;
+  gemma3.embed_scale = true;
+  gemma3.post_norms = true;
+  gemma3.attention.qk_norm = true;
+  gemma3.window_period = 6;
+  gemma3.window_rope_base = 10000;
+  gemma3.defaults = {.sliding_window = -1, .embd_query_scale_layers = 62};
 
   // GPT-2: LayerNorm, learned positions, GELU MLP, biases.
   Architecture& gpt2 = all.emplace_back(family("gpt2", gpt2_tensors()));
@@ -198,6 +247,18 @@ std::vector<Architecture> make_architectures() {
   gpt2.attention.qkv_bias = true;
   gpt2.attention.output_bias = true;
   gpt2.attention.rope = false;
+
+  // BERT (and its embedding models: BGE, MiniLM, E5): a bidirectional encoder.
+  Architecture& bert = all.emplace_back(family("bert", bert_tensors()));
+  bert.channel = ChannelKind::GeluMlp;
+  bert.norm = NormKind::LayerNorm;
+  bert.placement = NormPlacement::Post;
+  bert.output = ModelOutput::Embeddings;
+  bert.attention.qkv_bias = true;
+  bert.attention.output_bias = true;
+  bert.attention.rope = false;
+  bert.attention.causal = false;
+
   add_moe_families(all);
   return all;
 }
@@ -225,11 +286,19 @@ std::vector<LayerSpec> block_schedule(const Architecture& arch, const ModelConfi
   const ChannelKind channel = c.n_expert > 0 ? ChannelKind::MoE : arch.channel;
   std::vector<LayerSpec> layers(
       static_cast<size_t>(c.n_layer),
-      LayerSpec{arch.norm, arch.post_norms, arch.mixer, arch.attention, channel, arch.expert_options});
+      LayerSpec{arch.norm, arch.post_norms, arch.placement, arch.mixer, arch.attention, channel, arch.expert_options});
   for (int64_t l = 0; l < c.n_layer; ++l) {
-    layers[static_cast<size_t>(l)].attention.softcap = c.attn_softcap;
+    AttentionOptions& a = layers[static_cast<size_t>(l)].attention;
+    a.softcap = c.attn_softcap;
+    a.rope_base = c.rope_freq_base;
+    a.rope_scale = c.rope_freq_scale;
     const bool windowed = arch.window_period == 1 || (arch.window_period > 1 && (l + 1) % arch.window_period != 0);
-    if (windowed) layers[static_cast<size_t>(l)].attention.window = c.sliding_window;
+    if (!windowed) continue;
+    a.window = c.sliding_window;
+    if (arch.window_rope_base > 0) {
+      a.rope_base = arch.window_rope_base;
+      a.rope_scale = 1;
+    }
   }
   return layers;
 }
@@ -248,6 +317,7 @@ std::vector<int64_t> tensor_shape(const TensorSpec& spec, const ModelConfig& c) 
       case Dim::HeadDim: return c.head_dim;
       case Dim::RopeHalf: return c.rope_dim / 2;
       case Dim::CtxTrain: return c.n_ctx_train;
+      case Dim::TokenTypes: return c.n_token_types;
       case Dim::Expert: return c.n_expert;
       case Dim::FfExp: return c.n_ff_exp;
       case Dim::FfShexp: return c.n_ff_shexp;

@@ -25,12 +25,25 @@ enum class NormKind {
   RMSNorm,    // x / rms(x) * w
   LayerNorm,  // (x - mean) / std * w + b
 };
+// Where a layer's two norms sit.
+enum class NormPlacement {
+  Pre,   // on each sub-layer's input: x += f(norm(x))  (Llama, GPT-2, ...)
+  Post,  // after each residual add: x = norm(x + f(x))  (BERT)
+};
+// What a model's last hidden states become.
+enum class ModelOutput {
+  Logits,      // a head over the vocabulary: a text generator
+  Embeddings,  // pooled per sequence: an embedding model (no head; it does not generate)
+};
 
 // What a tensor is for; the binder puts each into its slot of the weights.
 enum class Role : uint8_t {
   // Whole model.
   TokenEmbd,
   PosEmbd,  // learned absolute positions (GPT-2)
+  TokenTypes,          // token-type ("segment") embeddings; every token is type 0 (BERT)
+  TokenEmbdNorm,       // LayerNorm of the summed embeddings (BERT)
+  TokenEmbdNormBias,
   OutputNorm,
   OutputNormBias,
   Output,     // absent when optional: tied to TokenEmbd
@@ -74,7 +87,7 @@ enum class Role : uint8_t {
 
 // A tensor dimension in terms of the hyper-parameters.
 enum class Dim : uint8_t {
-  None, Embd, Vocab, QDim, KvDim, QkvDim, Ff, Ff2, HeadDim, RopeHalf, CtxTrain,
+  None, Embd, Vocab, QDim, KvDim, QkvDim, Ff, Ff2, HeadDim, RopeHalf, CtxTrain, TokenTypes,
   Expert, FfExp, FfShexp,  // n_expert, an expert's and the shared expert's feed-forward dims
 };
 
@@ -104,6 +117,21 @@ struct AttentionOptions {
   bool rope = true;          // rotary positions (GPT-2 has learned ones instead)
   int64_t window = 0;        // sliding window (positions a query sees); 0: all (set per layer)
   float softcap = 0;         // scores through softcap * tanh(s / softcap); 0: none (Gemma 2)
+  bool causal = true;        // false: every token sees its whole sequence (an encoder, BERT)
+  float rope_base = 0;       // rope frequency base and scale of this layer (set per layer)
+  float rope_scale = 1;
+};
+
+// What a family's files may leave out, as llama.cpp (or ik_llama.cpp) fills it in.
+struct ConfigDefaults {
+  // <arch>.attention.sliding_window when the file lacks it; -1: the key is required.
+  int64_t sliding_window = 0;
+  bool softcap_keys = false;  // reads <arch>.attn_logit_softcapping / final_logit_softcapping
+  float attn_softcap = 0;     // when those keys are absent
+  float final_softcap = 0;
+  // A model of exactly this many layers scales queries by 1 / sqrt(n_embd / n_head)
+  // rather than by the head size (the 27B Gemma models, as llama.cpp recognises them); 0: none.
+  int64_t embd_query_scale_layers = 0;
 };
 
 // Mixture of experts, where the family has it: <arch>.expert_count experts of
@@ -124,17 +152,25 @@ struct Architecture {
   // Which layers attend through <arch>.attention.sliding_window: 0 none, 1 all,
   // N every layer but each N-th (Gemma 2: 2, Gemma 3: 6).
   int window_period = 0;
+  // Windowed layers rotate with this base and no scaling, the others with the
+  // file's rope.freq_base (Gemma 3: 10000); 0: every layer with the file's.
+  float window_rope_base = 0;
+  ConfigDefaults defaults;
   bool embed_scale = false;  // embeddings times sqrt(n_embd) (Gemma)
   bool post_norms = false;   // mixer and channel outputs RMS-normed before the residual add
+  NormPlacement placement = NormPlacement::Pre;
+  ModelOutput output = ModelOutput::Logits;
   Experts experts = Experts::None;  // a model with experts has ChannelKind::MoE layers
   ExpertOptions expert_options;
   std::vector<TensorSpec> tensors;
 };
 
-// One layer of the block schedule: x += mixer(norm(x)); x += channel(norm(x)).
+// One layer of the block schedule: x += mixer(norm(x)); x += channel(norm(x)),
+// or with Post placement x = norm(x + mixer(x)); x = norm(x + channel(x)).
 struct LayerSpec {
   NormKind norm;
   bool post_norms;
+  NormPlacement placement;
   MixerKind mixer;
   AttentionOptions attention;
   ChannelKind channel;

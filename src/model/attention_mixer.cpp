@@ -9,13 +9,13 @@
 namespace tessera::model {
 
 void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionOptions& options,
-                     const AttentionWeights& w, const float* rope_freqs, int64_t layer, KvStorage& kv,
+                     const AttentionWeights& w, const float* rope_freqs, KvPlace place, KvStorage& kv,
                      ForwardBuffers& buf, const Batch& batch) {
   const int64_t d = c.head_dim, n = batch.n_tokens;
   // q = Wq (q_dim, n_embd) @ xn;  k, v = Wk, Wv (kv_dim, n_embd) @ xn
   multiply_each(pool, {{&w.q, buf.q.data()}, {&w.k, buf.k.data()}, {&w.v, buf.v.data()}}, buf.xn.data(), n);
 
-  kernels::RopeParams rope{d, c.rope_dim, c.rope_freq_base, c.rope_freq_scale, rope_freqs, c.rope_neox};
+  kernels::RopeParams rope{d, c.rope_dim, options.rope_base, options.rope_scale, rope_freqs, c.rope_neox};
   for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t pos = buf.pos[static_cast<size_t>(t)];
@@ -37,13 +37,16 @@ void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionOpti
       }
       // In the storage's types, in the row's own sequence's block.
       const BatchSequence& s = batch.seqs[buf.row_seq[static_cast<size_t>(t)]];
-      const int32_t block = s.block_table[pos / KvStorage::kBlockSize];
-      kv.store(layer, block, pos % KvStorage::kBlockSize, k, v);
+      const int32_t block = s.block_tables[place.group][pos / KvStorage::kBlockSize];
+      kv.store(place.slot, block, pos % KvStorage::kBlockSize, k, v);
     }
   });
 
-  kernels::attention(pool, buf.q.data(), c.n_head, kv.layer_view(layer), buf.attn_seqs.data(), batch.n_seqs,
-                     c.attn_scale, buf.attn.data(), kernels::AttentionVariant{options.window, options.softcap});
+  for (int64_t i = 0; i < batch.n_seqs; ++i)
+    buf.attn_seqs[static_cast<size_t>(i)].block_table = batch.seqs[i].block_tables[place.group];
+  kernels::attention(pool, buf.q.data(), c.n_head, kv.layer_view(place.slot), buf.attn_seqs.data(), batch.n_seqs,
+                     c.attn_scale, buf.attn.data(),
+                     kernels::AttentionVariant{options.window, options.softcap, options.causal});
   // delta = Wo (n_embd, q_dim) @ attn
   multiply(pool, w.o, buf.attn.data(), n, buf.delta.data());
   if (options.output_bias) add_row_bias(pool, buf.delta.data(), w.o_bias, n, c.n_embd);

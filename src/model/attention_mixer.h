@@ -13,11 +13,18 @@
 
 namespace tessera::model {
 
+// Where a layer's keys and values live: its KV group's block tables and its
+// slot in that group's blocks (see KvGroups).
+struct KvPlace {
+  int32_t group;
+  int32_t slot;
+};
+
 // Reads buf.xn (the batch's rows, at positions buf.pos), stores each row's K
 // and V in its sequence's block, and writes the mixer's output to buf.delta.
 // `options` says which of the optional parts (biases, q/k norms) the layer has.
 void attention_mixer(ThreadPool& pool, const ModelConfig& c, const AttentionOptions& options,
-                     const AttentionWeights& w, const float* rope_freqs, int64_t layer, KvStorage& kv,
+                     const AttentionWeights& w, const float* rope_freqs, KvPlace place, KvStorage& kv,
                      ForwardBuffers& buf, const Batch& batch);
 
 }  // namespace tessera::model

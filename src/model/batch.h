@@ -13,9 +13,11 @@ struct BatchSequence {
   int64_t row0 = 0;      // its first row in the batch
   int64_t n_tokens = 0;  // its rows: row0 .. row0 + n_tokens - 1
   int64_t pos0 = 0;      // position of its first row
-  // Physical KV blocks of positions [0, pos0 + n_tokens): logical block i of
-  // the sequence is block_table[i]. Blocks the batch writes must be its own.
-  const int32_t* block_table = nullptr;
+  // Physical KV blocks of positions [0, pos0 + n_tokens), one table per KV
+  // group (Model::kv_groups()): logical block i of group g is block_tables[g][i].
+  // Blocks the batch writes must be its own. A windowed group's entries before
+  // the first block its rows' windows reach may be -1 (given back).
+  const int32_t* const* block_tables = nullptr;
   int64_t n_blocks = 0;
   // The sequence's fixed-size mixer state (Model::fixed_state_bytes(); recurrent
   // mixers keep theirs here), or null when the model keeps none.

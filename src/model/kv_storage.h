@@ -1,6 +1,7 @@
 // The bytes of a KV block pool: keys and values of `n_blocks` fixed-size
-// blocks of positions, every attention layer's rows of a block stored under
-// the same block id. Which sequence owns which block (the block tables,
+// blocks of positions, each with `n_layer` layer slots stored under the same
+// block id (a slot is one layer of a KV group, model::KvGroups; "layer" below
+// means that slot). Which sequence owns which block (the block tables,
 // reference counts, prefix index) is the engine's business: this class only
 // stores rows where it is told to and hands the attention kernel a layer view.
 // Rows are F32, F16 (the default, as llama.cpp) or Q8_0.

@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -16,23 +17,25 @@ Model::Model(std::shared_ptr<const io::ModelFile> file)
       config_(read_model_config(file_->meta)),
       arch_(&find_architecture(config_.arch, file_->path)),
       layers_(block_schedule(*arch_, config_)),
+      kv_groups_(model::kv_groups(layers_)),
       weights_(bind_weights(*file_, *arch_, config_)) {
   config_.rope_neox = arch_->rope_neox;
   repack_for_kernels(weights_, file_->mapping.get());
 }
 
 KvStorage Model::make_kv_storage(int64_t n_blocks, KvCacheTypes types) const {
-  return KvStorage(config_.n_layer, config_.n_head_kv, config_.head_dim, n_blocks, types);
+  return KvStorage(kv_groups_.group_size, config_.n_head_kv, config_.head_dim, n_blocks, types);
 }
 
 size_t Model::kv_block_bytes(KvCacheTypes types) const {
-  return KvStorage::block_bytes(config_.n_layer, config_.n_head_kv, config_.head_dim, types);
+  return KvStorage::block_bytes(kv_groups_.group_size, config_.n_head_kv, config_.head_dim, types);
 }
 
 namespace {
 
 // Everything forward relies on, checked before anything is written.
-void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers& buf, const Batch& b) {
+void check_batch(const ModelConfig& c, const KvGroups& groups, const KvStorage& kv, const ForwardBuffers& buf,
+                 const Batch& b) {
   if (b.n_tokens <= 0 || b.n_tokens > buf.max_batch)
     fail("internal error: batch of {} tokens (buffers hold {})", b.n_tokens, buf.max_batch);
   int64_t next_row = 0;
@@ -48,9 +51,13 @@ void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers
     if (c.max_positions > 0 && s.pos0 + s.n_tokens > c.max_positions)
       fail("internal error: batch sequence {} reaches position {}, past the {} learned positions", i,
            s.pos0 + s.n_tokens - 1, c.max_positions);
-    for (int64_t k = 0; k < s.n_blocks; ++k)
-      if (s.block_table[k] < 0 || s.block_table[k] >= kv.n_blocks())
-        fail("internal error: batch sequence {} names KV block {} of {}", i, s.block_table[k], kv.n_blocks());
+    for (int64_t g = 0; g < groups.n_groups(); ++g) {
+      const int32_t* table = s.block_tables[g];
+      // What its rows read: from the first row's window on (all of it without a window).
+      for (int64_t k = groups.first_block(g, s.pos0, KvStorage::kBlockSize); k < s.n_blocks; ++k)
+        if (table[k] < 0 || table[k] >= kv.n_blocks())
+          fail("internal error: batch sequence {} names KV block {} of {} (group {})", i, table[k], kv.n_blocks(), g);
+    }
   }
   if (next_row != b.n_tokens) fail("internal error: the batch's sequences cover {} of its {} rows", next_row, b.n_tokens);
   for (int64_t t = 0; t < b.n_tokens; ++t)
@@ -64,9 +71,9 @@ void check_batch(const ModelConfig& c, const KvStorage& kv, const ForwardBuffers
 
 }  // namespace
 
-void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, float* logits) const {
+void Model::run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch) const {
   const ModelConfig& c = config_;
-  check_batch(c, kv, buf, batch);
+  check_batch(c, kv_groups_, kv, buf, batch);
   const int64_t n = batch.n_tokens;
   for (int64_t i = 0; i < batch.n_seqs; ++i) {
     const BatchSequence& s = batch.seqs[i];
@@ -74,7 +81,7 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
       buf.pos[static_cast<size_t>(s.row0 + t)] = s.pos0 + t;
       buf.row_seq[static_cast<size_t>(s.row0 + t)] = i;
     }
-    buf.attn_seqs[static_cast<size_t>(i)] = {s.row0, s.n_tokens, s.pos0, s.block_table};
+    buf.attn_seqs[static_cast<size_t>(i)] = {s.row0, s.n_tokens, s.pos0, nullptr};  // tables: per layer
   }
 
   const int64_t d = c.n_embd;
@@ -87,6 +94,10 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
   if (arch_->embed_scale) {  // as the reference: times sqrt(n_embd) in float
     const float s = std::sqrt(static_cast<float>(d));
     for (int64_t i = 0; i < n * d; ++i) buf.x[static_cast<size_t>(i)] *= s;
+  }
+  if (weights_.token_types.data) {  // every token is of type 0: x += token_types[0]
+    kernels::dequantize_row(weights_.token_types.type, weights_.token_types.data, buf.xn.data(), d);
+    for (int64_t t = 0; t < n; ++t) kernels::add(buf.x.data() + t * d, buf.x.data() + t * d, buf.xn.data(), d);
   }
   if (weights_.pos_embd.data) {  // learned positions: x += pos_embd[pos]
     const size_t pos_row = row_bytes(weights_.pos_embd.type, d);
@@ -104,34 +115,46 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
       kernels::add(&buf.x[begin * d], &buf.x[begin * d], &buf.delta[begin * d], (end - begin) * d);
     });
   };
-  auto norm_row = [&](NormKind kind, float* out, const float* x, const float* weight, const float* bias) {
-    if (kind == NormKind::LayerNorm)
-      kernels::layernorm(out, x, weight, bias, d, c.norm_eps);
-    else
-      kernels::rmsnorm(out, x, weight, d, c.norm_eps);
-  };
   auto post_norm = [&](const float* weight) {  // delta = rmsnorm(delta)
     for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) kernels::rmsnorm(&buf.delta[t * d], &buf.delta[t * d], weight, d, c.norm_eps);
     });
   };
-  auto norm = [&](NormKind kind, const float* weight, const float* bias) {
+  // out = norm(x), row by row (out may be x).
+  auto norm = [&](NormKind kind, float* out, const float* weight, const float* bias) {
     for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) norm_row(kind, &buf.xn[t * d], &buf.x[t * d], weight, bias);
+      for (int64_t t = begin; t < end; ++t) norm_row(kind, &out[t * d], &buf.x[t * d], weight, bias);
     });
+  };
+  if (weights_.embd_norm) norm(arch_->norm, buf.x.data(), weights_.embd_norm, weights_.embd_norm_bias);
+  // A sub-layer's input (xn) and what follows its residual add, by the layer's norm placement.
+  auto enter = [&](const LayerSpec& layer, const float* weight, const float* bias) {
+    if (layer.placement == NormPlacement::Pre) {
+      norm(layer.norm, buf.xn.data(), weight, bias);
+    } else {
+      for_token_ranges(pool, n, [&](int64_t begin, int64_t end) {
+        std::copy(buf.x.data() + begin * d, buf.x.data() + end * d, buf.xn.data() + begin * d);
+      });
+    }
+  };
+  auto leave = [&](const LayerSpec& layer, const float* weight, const float* bias) {
+    add_delta();
+    if (layer.placement == NormPlacement::Post) norm(layer.norm, buf.x.data(), weight, bias);
   };
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const BlockWeights& blk = weights_.blocks[static_cast<size_t>(l)];
     const LayerSpec& layer = layers_[static_cast<size_t>(l)];
-    norm(layer.norm, blk.mixer_norm, blk.mixer_norm_bias);
+    enter(layer, blk.mixer_norm, blk.mixer_norm_bias);
     switch (layer.mixer) {
       case MixerKind::Attention:
-        attention_mixer(pool, c, layer.attention, blk.attention, weights_.rope_freqs, l, kv, buf, batch);
+        attention_mixer(pool, c, layer.attention, blk.attention, weights_.rope_freqs,
+                        {kv_groups_.layer_group[static_cast<size_t>(l)], kv_groups_.layer_slot[static_cast<size_t>(l)]},
+                        kv, buf, batch);
         break;
     }
     if (layer.post_norms) post_norm(blk.attention.post_norm);
-    add_delta();
-    norm(layer.norm, blk.channel_norm, blk.channel_norm_bias);
+    leave(layer, blk.mixer_norm, blk.mixer_norm_bias);
+    enter(layer, blk.channel_norm, blk.channel_norm_bias);
     switch (layer.channel) {
       case ChannelKind::SwiGLU:
         swiglu_channel(pool, c, blk.mlp, buf, n);
@@ -147,8 +170,24 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
         break;
     }
     if (layer.post_norms) post_norm(blk.mlp.post_norm);
-    add_delta();
+    leave(layer, blk.channel_norm, blk.channel_norm_bias);
   }
+}
+
+void Model::norm_row(NormKind kind, float* out, const float* x, const float* weight, const float* bias) const {
+  if (kind == NormKind::LayerNorm)
+    kernels::layernorm(out, x, weight, bias, config_.n_embd, config_.norm_eps);
+  else
+    kernels::rmsnorm(out, x, weight, config_.n_embd, config_.norm_eps);
+}
+
+void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, float* logits) const {
+  if (arch_->output != ModelOutput::Logits)
+    fail("{}: a '{}' model is an embedding model: it computes embeddings, not next-token logits", file_->path,
+         config_.arch);
+  run_blocks(pool, kv, buf, batch);
+  const ModelConfig& c = config_;
+  const int64_t d = c.n_embd;
 
   // logits = Wout (n_vocab, n_embd) @ norm(x), for the rows asked for.
   const int64_t rows = batch.n_logit_rows;
@@ -159,6 +198,36 @@ void Model::forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const 
   multiply(pool, weights_.output, buf.xn.data(), rows, logits);
   if (c.final_softcap > 0)
     for (int64_t i = 0; i < rows * c.n_vocab; ++i) logits[i] = c.final_softcap * std::tanh(logits[i] / c.final_softcap);
+}
+
+void Model::embed(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, Pooling pooling,
+                  float* out) const {
+  if (arch_->output != ModelOutput::Embeddings)
+    fail("{}: a '{}' model is a text generator, not an embedding model", file_->path, config_.arch);
+  run_blocks(pool, kv, buf, batch);
+  const int64_t d = config_.n_embd;
+  for (int64_t i = 0; i < batch.n_seqs; ++i) {
+    const BatchSequence& s = batch.seqs[i];
+    float* o = out + i * d;
+    const float* x = buf.x.data() + s.row0 * d;
+    switch (pooling) {
+      case Pooling::Mean: {
+        std::fill(o, o + d, 0.0f);
+        for (int64_t t = 0; t < s.n_tokens; ++t) kernels::add(o, o, x + t * d, d);
+        const float inv = 1.0f / static_cast<float>(s.n_tokens);
+        for (int64_t j = 0; j < d; ++j) o[j] *= inv;
+        break;
+      }
+      case Pooling::Cls:
+        std::copy(x, x + d, o);
+        break;
+      case Pooling::Last:
+        std::copy(x + (s.n_tokens - 1) * d, x + s.n_tokens * d, o);
+        break;
+      case Pooling::None:
+        fail("internal error: embeddings asked for without pooling");
+    }
+  }
 }
 
 }  // namespace tessera::model

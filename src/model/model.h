@@ -13,6 +13,7 @@
 #include "model/architecture.h"
 #include "model/forward_buffers.h"
 #include "model/batch.h"
+#include "model/kv_groups.h"
 #include "model/kv_storage.h"
 #include "model/model_config.h"
 #include "model/weights.h"
@@ -28,11 +29,14 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const Architecture& architecture() const { return *arch_; }
   const std::vector<LayerSpec>& layers() const { return layers_; }
+  // How the layers share KV pool blocks: one block table per group and sequence.
+  const KvGroups& kv_groups() const { return kv_groups_; }
   const io::ModelFile& file() const { return *file_; }
 
-  // A block pool of n_blocks blocks of KvStorage::kBlockSize positions.
+  // A block pool of n_blocks blocks of KvStorage::kBlockSize positions of one
+  // KV group's layers (each block id serves one group of one sequence).
   KvStorage make_kv_storage(int64_t n_blocks, KvCacheTypes types = {}) const;
-  // Bytes of one such block (all layers, keys and values).
+  // Bytes of one such block (a group's layers, keys and values).
   size_t kv_block_bytes(KvCacheTypes types) const;
 
   // Bytes of one sequence's fixed-size mixer state (recurrent mixers; 0 for a
@@ -45,11 +49,22 @@ class Model {
   // Throws Error on a malformed batch (before anything is written).
   void forward(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, float* logits) const;
 
+  // An embedding model (ModelOutput::Embeddings): runs the batch, each
+  // sequence whole (an encoder's tokens see their whole sequence), and writes
+  // n_embd values per sequence, its tokens' last hidden states pooled, to `out`.
+  void embed(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch, Pooling pooling,
+             float* out) const;
+
  private:
+  // Embeddings and every layer: leaves the last hidden states in buf.x.
+  void run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, const Batch& batch) const;
+  void norm_row(NormKind kind, float* out, const float* x, const float* weight, const float* bias) const;
+
   std::shared_ptr<const io::ModelFile> file_;
   ModelConfig config_;
   const Architecture* arch_;
   std::vector<LayerSpec> layers_;  // the block schedule
+  KvGroups kv_groups_;
   ModelWeights weights_;
 };
 

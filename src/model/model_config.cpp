@@ -42,6 +42,24 @@ void read_expert_config(const io::Metadata& meta, const Architecture& arch, Mode
                             meta.get_int(p + "expert_shared_feed_forward_length"), 1 << 22);
 }
 
+// An embedding model's pooling, and its token types when its schema has them.
+void read_encoder_keys(const io::Metadata& meta, const Architecture& arch, ModelConfig& c) {
+  const std::string p = c.arch + ".";
+  if (meta.has(p + "attention.causal") && meta.get_bool(p + "attention.causal") != arch.attention.causal)
+    fail("{}: {}attention.causal differs from what Tessera's '{}' computes", meta.source, p, c.arch);
+  if (meta.has(p + "pooling_type")) {
+    const int64_t t = meta.get_int(p + "pooling_type");
+    if (t < 0 || t > 3)
+      fail("{}: {}pooling_type = {} is not supported (0 none, 1 mean, 2 cls, 3 last)", meta.source, p, t);
+    c.pooling = static_cast<Pooling>(t);
+  }
+  for (const TensorSpec& t : arch.tensors)
+    if (t.role == Role::TokenTypes) {
+      const std::string key = "tokenizer.ggml.token_type_count";
+      c.n_token_types = meta.has(key) ? positive(meta, key, meta.get_int(key), 1 << 16) : 1;
+    }
+}
+
 }  // namespace
 
 ModelConfig read_model_config(const io::Metadata& meta) {
@@ -103,18 +121,23 @@ ModelConfig read_model_config(const io::Metadata& meta) {
   for (const TensorSpec& t : arch.tensors)
     if (t.role == Role::PosEmbd) c.max_positions = c.n_ctx_train;
   read_expert_config(meta, arch, c);
-  if (meta.has(p + "attention.sliding_window")) c.sliding_window = int_key("attention.sliding_window", 1 << 30);
-  c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  if (c.arch == "gemma2") {
-    // llama.cpp's defaults where a Gemma 2 file omits them; the 27B model (46
-    // layers) scales queries by n_embd / n_head rather than the head size.
-    if (!meta.has(p + "attention.sliding_window")) c.sliding_window = 4096;
-    c.attn_softcap = static_cast<float>(meta.get_float_opt(p + "attn_logit_softcapping").value_or(50.0));
-    c.final_softcap = static_cast<float>(meta.get_float_opt(p + "final_logit_softcapping").value_or(30.0));
-    if (c.n_layer == 46) c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.n_embd / c.n_head));
+  const ConfigDefaults& d = arch.defaults;
+  if (meta.has(p + "attention.sliding_window"))
+    c.sliding_window = int_key("attention.sliding_window", 1 << 30);
+  else if (d.sliding_window < 0)
+    fail("{}: metadata key '{}attention.sliding_window' is missing ({} files need it)", meta.source, p, c.arch);
+  else
+    c.sliding_window = d.sliding_window;
+  if (d.softcap_keys) {
+    c.attn_softcap = static_cast<float>(meta.get_float_opt(p + "attn_logit_softcapping").value_or(d.attn_softcap));
+    c.final_softcap = static_cast<float>(meta.get_float_opt(p + "final_logit_softcapping").value_or(d.final_softcap));
   }
+  const bool embd_scale = d.embd_query_scale_layers > 0 && c.n_layer == d.embd_query_scale_layers;
+  c.attn_scale = 1.0f / std::sqrt(static_cast<float>(embd_scale ? c.n_embd / c.n_head : c.head_dim));
   if (!(c.attn_softcap >= 0 && c.final_softcap >= 0))
     fail("{}: {}attn_logit_softcapping / final_logit_softcapping must not be negative", meta.source, p);
+
+  if (arch.output == ModelOutput::Embeddings) read_encoder_keys(meta, arch, c);
 
   const auto& tokens = meta.get_string_array("tokenizer.ggml.tokens");
   c.n_vocab = static_cast<int64_t>(tokens.size());

@@ -8,6 +8,10 @@
 
 namespace tessera::model {
 
+// How an embedding model turns its tokens' last hidden states into one vector
+// (GGUF <arch>.pooling_type, llama.cpp's numbering).
+enum class Pooling { None = 0, Mean = 1, Cls = 2, Last = 3 };
+
 struct ModelConfig {
   std::string arch;         // general.architecture
   std::string name;         // general.name, if any
@@ -33,6 +37,8 @@ struct ModelConfig {
   int64_t n_expert_used = 0;  // <arch>.expert_used_count: experts per token (top-k)
   int64_t n_ff_exp = 0;       // an expert's feed-forward dim
   int64_t n_ff_shexp = 0;     // the shared expert's (families that have one)
+  int64_t n_token_types = 0;  // rows of the token-type embeddings (tokenizer.ggml.token_type_count; BERT)
+  Pooling pooling = Pooling::None;  // <arch>.pooling_type: how an embedding model pools its tokens
 
   int64_t q_dim() const { return n_head * head_dim; }
   int64_t kv_dim() const { return n_head_kv * head_dim; }

@@ -78,6 +78,7 @@ Matrix* matrix_slot(ModelWeights& w, BlockWeights* blk, Role role) {
   switch (role) {
     case Role::TokenEmbd: return &w.token_embd;
     case Role::PosEmbd: return &w.pos_embd;
+    case Role::TokenTypes: return &w.token_types;
     case Role::Output: return &w.output;
     case Role::AttnQ: return &blk->attention.q;
     case Role::AttnK: return &blk->attention.k;
@@ -97,6 +98,8 @@ Matrix* matrix_slot(ModelWeights& w, BlockWeights* blk, Role role) {
 const float** vector_slot(ModelWeights& w, BlockWeights* blk, Role role) {
   switch (role) {
     case Role::OutputNorm: return &w.output_norm;
+    case Role::TokenEmbdNorm: return &w.embd_norm;
+    case Role::TokenEmbdNormBias: return &w.embd_norm_bias;
     case Role::OutputNormBias: return &w.output_norm_bias;
     case Role::RopeFreqs: return &w.rope_freqs;
     case Role::AttnNorm: return &blk->mixer_norm;
@@ -176,7 +179,7 @@ ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, c
     }
     for (int64_t l = 0; l < c.n_layer; ++l) bind(spec, block_name(spec.name, l), &w.blocks[static_cast<size_t>(l)]);
   }
-  if (w.output.data == nullptr) w.output = w.token_embd;  // tied head
+  if (w.output.data == nullptr && arch.output == ModelOutput::Logits) w.output = w.token_embd;  // tied head
   return w;
 }
 

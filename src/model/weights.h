@@ -89,6 +89,9 @@ struct BlockWeights {
 struct ModelWeights {
   Matrix token_embd;  // n_vocab rows of n_embd
   Matrix pos_embd;    // n_ctx_train rows of n_embd, or none (data null)
+  Matrix token_types;  // n_token_types rows of n_embd, or none; row 0 is added to every token
+  const float* embd_norm = nullptr;  // LayerNorm of the summed embeddings, or null
+  const float* embd_norm_bias = nullptr;
   std::vector<BlockWeights> blocks;
   const float* output_norm = nullptr;
   const float* output_norm_bias = nullptr;

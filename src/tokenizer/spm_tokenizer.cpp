@@ -131,19 +131,8 @@ std::string SpmTokenizer::token_to_piece(int32_t id) const {
   check_id(id);
   const std::string& text = tokens_[id];
   switch (types_[id]) {
-    case TokenType::Normal: {
-      std::string piece;
-      piece.reserve(text.size());
-      for (size_t pos = 0; pos < text.size();) {
-        if (text.compare(pos, kSpaceMarker.size(), kSpaceMarker) == 0) {
-          piece += ' ';
-          pos += kSpaceMarker.size();
-        } else {
-          piece += text[pos++];
-        }
-      }
-      return piece;
-    }
+    case TokenType::Normal:
+      return marker_to_space(text);
     case TokenType::Byte: {
       const int value = parse_byte_token(text);
       return value >= 0 ? std::string(1, static_cast<char>(value)) : text;  // else spelled as its byte

@@ -7,12 +7,14 @@
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/tokenizer_base.h"
+#include "tokenizer/wpm_tokenizer.h"
 
 namespace tessera {
 
 std::unique_ptr<Tokenizer> Tokenizer::from_metadata(const io::Metadata& meta) {
   VocabSpec spec = read_vocab_spec(meta);
   if (spec.model == "llama") return std::make_unique<SpmTokenizer>(std::move(spec));
+  if (spec.model == "bert") return std::make_unique<WpmTokenizer>(std::move(spec));
   return std::make_unique<BpeTokenizer>(std::move(spec));
 }
 
@@ -57,6 +59,21 @@ int parse_byte_token(std::string_view text) {
     value = value * 16 + digit;
   }
   return value;
+}
+
+std::string marker_to_space(std::string_view text) {
+  constexpr std::string_view kMarker = "\xE2\x96\x81";
+  std::string out;
+  out.reserve(text.size());
+  for (size_t pos = 0; pos < text.size();) {
+    if (text.compare(pos, kMarker.size(), kMarker) == 0) {
+      out += ' ';
+      pos += kMarker.size();
+    } else {
+      out += text[pos++];
+    }
+  }
+  return out;
 }
 
 void TokenizerBase::check_id(int32_t id) const {

@@ -22,7 +22,8 @@ class Tokenizer {
 
   // Builds the tokenizer that tokenizer.ggml.model names ("llama": SentencePiece-style
   // BPE with scores and byte fallback; "gpt2": byte-level BPE with merges and the
-  // pre-tokenizer tokenizer.ggml.pre names). Throws Error naming the key at fault.
+  // pre-tokenizer tokenizer.ggml.pre names; "bert": WordPiece). Throws Error naming
+  // the key at fault.
   static std::unique_ptr<Tokenizer> from_metadata(const io::Metadata& meta);
 
   // Token ids for `text`. add_bos prepends BOS when the vocabulary has one and

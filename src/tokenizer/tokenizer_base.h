@@ -16,13 +16,14 @@ namespace tessera {
 // The tokenizer.ggml.* keys, checked, with llama.cpp's defaults filled in.
 struct VocabSpec {
   std::string source;  // file the metadata came from, for messages
-  std::string model;   // "llama" | "gpt2"
+  std::string model;   // "llama" | "gpt2" | "bert"
   std::string pre;     // gpt2 only; "default" when the key is absent
   std::vector<std::string> tokens;
   std::vector<TokenType> types;
   std::vector<float> scores;                            // 0 when absent
   const std::vector<std::string>* merges = nullptr;     // gpt2 only; points into the Metadata
   int32_t bos = -1, eos = -1, eot = -1, unk = -1;
+  int32_t sep = -1;  // bert: [SEP], closing a text encoded with special tokens
   bool add_bos = false;
   bool add_space_prefix = false;
 };
@@ -32,6 +33,10 @@ VocabSpec read_vocab_spec(const io::Metadata& meta);
 
 // The byte a "<0xXX>" token stands for, or -1 when `text` is not spelled so.
 int parse_byte_token(std::string_view text);
+
+// `text` with every U+2581 ("▁", SentencePiece's space and the BERT converter's
+// word start) as a space.
+std::string marker_to_space(std::string_view text);
 
 // A piece of input text, or a special token found in it.
 struct TextFragment {

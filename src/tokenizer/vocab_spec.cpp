@@ -87,6 +87,8 @@ constexpr const char* kBos = "tokenizer.ggml.bos_token_id";
 constexpr const char* kEos = "tokenizer.ggml.eos_token_id";
 constexpr const char* kEot = "tokenizer.ggml.eot_token_id";
 constexpr const char* kUnk = "tokenizer.ggml.unknown_token_id";
+constexpr const char* kSep = "tokenizer.ggml.seperator_token_id";  // sic: llama.cpp's spelling
+constexpr const char* kCls = "tokenizer.ggml.cls_token_id";
 constexpr const char* kAddBos = "tokenizer.ggml.add_bos_token";
 constexpr const char* kAddSpacePrefix = "tokenizer.ggml.add_space_prefix";
 
@@ -146,14 +148,17 @@ VocabSpec read_vocab_spec(const io::Metadata& meta) {
   const auto model = r.string(kModel);
   if (!model) fail("{}: {} is missing (the file carries no tokenizer)", r.where(), kModel);
   spec.model = *model;
-  const bool is_llama = spec.model == "llama";
-  if (!is_llama && spec.model != "gpt2") {
-    fail("{}: {} = '{}' is not supported (supported: 'llama' SentencePiece-style BPE, 'gpt2' byte-level BPE)",
+  const bool is_llama = spec.model == "llama", is_bert = spec.model == "bert";
+  if (!is_llama && !is_bert && spec.model != "gpt2") {
+    fail("{}: {} = '{}' is not supported (supported: 'llama' SentencePiece-style BPE, 'gpt2' byte-level BPE, "
+         "'bert' WordPiece)",
          r.where(), kModel, spec.model);
   }
 
   const PreTokenizerSpec* pre = nullptr;
-  if (!is_llama) {
+  if (is_bert) {
+    spec.pre = r.string(kPre).value_or("");  // informative only: WordPiece has one pre-tokenizer
+  } else if (!is_llama) {
     spec.pre = r.string(kPre).value_or("default");
     pre = find_pretokenizer(spec.pre);
     if (pre == nullptr) {
@@ -168,13 +173,21 @@ VocabSpec read_vocab_spec(const io::Metadata& meta) {
   if (n > static_cast<size_t>(std::numeric_limits<int32_t>::max())) fail("{}: {} is too large", r.where(), kTokens);
   spec.scores = read_scores(r, n);
   spec.types = read_types(r, n);
-  if (!is_llama) spec.merges = &r.strings(kMerges, "byte-level BPE needs its merge list");
+  if (!is_llama && !is_bert) spec.merges = &r.strings(kMerges, "byte-level BPE needs its merge list");
 
   // llama.cpp's defaults: SentencePiece vocabularies put <unk> <s> </s> first.
   if (is_llama) {
     spec.unk = 0;
     spec.bos = n > 1 ? 1 : -1;
     spec.eos = n > 2 ? 2 : -1;
+  }
+  // llama.cpp's defaults for BERT vocabularies: [UNK] 100, [CLS] 101, [SEP] 102.
+  if (is_bert) {
+    if (n > 100) spec.unk = 100;
+    if (n > 101) spec.bos = 101;
+    if (n > 102) spec.sep = 102;
+    if (auto id = r.token_id(kCls, n)) spec.bos = *id;
+    if (auto id = r.token_id(kSep, n)) spec.sep = *id;
   }
   if (auto id = r.token_id(kBos, n)) spec.bos = *id;
   if (auto id = r.token_id(kEos, n)) spec.eos = *id;
@@ -185,7 +198,7 @@ VocabSpec read_vocab_spec(const io::Metadata& meta) {
     spec.eot = guess_eot(spec);
   }
 
-  spec.add_bos = r.boolean(kAddBos).value_or(is_llama ? true : pre->add_bos);
+  spec.add_bos = r.boolean(kAddBos).value_or(is_llama ? true : is_bert ? spec.bos >= 0 : pre->add_bos);
   if (spec.add_bos && spec.bos < 0) {
     fail("{}: {} is true but there is no BOS token ({} is not set)", r.where(), kAddBos, kBos);
   }

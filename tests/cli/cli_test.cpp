@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -27,7 +28,7 @@ void expect_failure(const test::CommandResult& r, int status, std::initializer_l
 }
 
 TEST(Cli, HelpForEveryCommand) {
-  for (const char* cmd : {"", "run ", "info ", "tokenize "}) {
+  for (const char* cmd : {"", "run ", "info ", "tokenize ", "embed "}) {
     auto r = run_tessera(std::string(cmd) + "--help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << r.out;
@@ -383,6 +384,68 @@ TEST(CliMkmodel, BadArguments) {
   expect_failure(run_tessera("mkmodel /tmp/x.gguf --type q7"), 2, {"q7"});
   expect_failure(run_tessera("mkmodel /tmp/x.gguf --dim 100 --heads 3"), 1, {"multiple of heads"});
   expect_failure(run_tessera("mkmodel /tmp/x.gguf --type q4_0 --dim 48 --heads 4 --kv-heads 2"), 1, {"Q4_0"});
+}
+
+// tessera embed on the committed tiny BERT: JSON with one unit-length vector
+// per line of text, the flags of llama-embedding, and one-line errors.
+const std::string kBert = std::string(TESSERA_SOURCE_DIR) + "/tests/data/families/bert-tiny.gguf";
+
+std::vector<std::vector<float>> embeddings_of(const test::CommandResult& r) {
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::vector<float>> out;
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  if (!j.is_object() || !j.contains("data")) {
+    ADD_FAILURE() << r.out;
+    return out;
+  }
+  EXPECT_EQ(j["object"], "list");
+  for (const auto& e : j["data"]) {
+    EXPECT_EQ(e["index"], out.size());
+    out.push_back(e["embedding"].get<std::vector<float>>());
+  }
+  return out;
+}
+
+double l2(const std::vector<float>& v) {
+  double s = 0;
+  for (float x : v) s += double(x) * x;
+  return std::sqrt(s);
+}
+
+TEST(CliEmbed, PrintsUnitVectorsAsJson) {
+  const auto one = embeddings_of(run_tessera("embed -m " + q(kBert) + " -p 'hello world' -t 1"));
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].size(), 64u);
+  EXPECT_NEAR(l2(one[0]), 1.0, 1e-5);
+  // Each line a text; the same text, the same vector (whatever else is in the pass and the threads).
+  test::TempDir dir;
+  test::write_file(dir.file("two.txt"), "the cat\nhello world");
+  const auto two = embeddings_of(run_tessera("embed -m " + q(kBert) + " -f " + q(dir.file("two.txt")) + " -t 2"));
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[1], one[0]);
+  EXPECT_NE(two[0], one[0]);
+  EXPECT_EQ(embeddings_of(run_tessera("embed -m " + q(kBert) + " -p 'the cat|hello world' --embd-separator '|'")), two);
+  const auto raw = embeddings_of(run_tessera("embed -m " + q(kBert) + " -p 'hello world' --embd-normalize -1"));
+  ASSERT_EQ(raw.size(), 1u);
+  EXPECT_GT(std::fabs(l2(raw[0]) - 1.0), 1e-3);
+  for (size_t i = 0; i < raw[0].size(); ++i) EXPECT_NEAR(raw[0][i] / l2(raw[0]), one[0][i], 1e-6);
+  const auto cls = embeddings_of(run_tessera("embed -m " + q(kBert) + " -p 'hello world' --pooling cls"));
+  ASSERT_EQ(cls.size(), 1u);
+  EXPECT_NE(cls[0], one[0]);
+}
+
+TEST(CliEmbed, BadInput) {
+  test::TempDir dir;
+  std::string words;
+  for (int i = 0; i < 300; ++i) words += "ab ";
+  test::write_file(dir.file("long.txt"), words);
+  expect_failure(run_tessera("embed -m " + q(kBert) + " -f " + q(dir.file("long.txt"))), 1,
+                 {"input 0 has 302 tokens, more than the model's 256 positions"});
+  expect_failure(run_tessera("embed -m " + q(kBert) + " -p x --pooling max"), 2, {"--pooling"});
+  expect_failure(run_tessera("embed -m " + q(kBert)), 2, {"-p or -f"});
+  const std::string demo = std::string(TESSERA_SOURCE_DIR) + "/models/tessera-demo.gguf";
+  expect_failure(run_tessera("embed -m " + q(demo) + " -p x"), 1, {"not an embedding model"});
+  expect_failure(run_tessera("run -m " + q(kBert) + " -p x -n 2"), 1, {"bert-tiny.gguf", "embedding model"});
 }
 
 TEST(CliQuantize, QuantizedModelRuns) {

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -131,6 +132,7 @@ TEST(Serve, BadRequestsGetOpenAiErrors) {
   for (int i = 0; i < 100; ++i) long_prompt += "the river ";
   expect_error("/v1/completions", json{{"prompt", long_prompt}}.dump(), 400, "the context holds 64");
   expect_error("/v1/completions", json{{"prompt", std::string(5000, 'a')}}.dump(), 413, "too large");
+  expect_error("/v1/embeddings", R"({"input": "x"})", 400, "not an embedding model");
   auto r = server.client().Get("/v1/nothing");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
@@ -352,6 +354,79 @@ TEST(Serve, ChatsUseTheModelsTemplate) {
   ASSERT_EQ(status, 200) << reply2.dump();
   const json expected2 = post(overridden, "/tokenize", {{"content", "<user>forbidden<assistant>"}, {"add_special", true}}, &status);
   EXPECT_EQ(reply2["usage"]["prompt_tokens"], expected2["tokens"].size());
+}
+
+// An embedding model (the committed tiny BERT): /v1/embeddings in OpenAI's
+// shape, the vectors `tessera embed` prints, for texts, token ids and lists of
+// either (each input's vector the same whatever shares its request), base64 as
+// the openai clients ask by default; no generation; bad inputs get 400s.
+TEST(Serve, EmbeddingsOfAnEmbeddingModel) {
+  const std::string bert = std::string(TESSERA_SOURCE_DIR) + "/tests/data/families/bert-tiny.gguf";
+  const auto cli = run_tessera("embed -m '" + bert + "' -p 'hello world'");
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const auto want = json::parse(cli.out)["data"][0]["embedding"].get<std::vector<float>>();
+
+  ServerProcess server("", bert);
+  int status = 0;
+  const json one = post(server, "/v1/embeddings", {{"input", "hello world"}, {"model", "x"}}, &status);
+  ASSERT_EQ(status, 200) << one.dump();
+  EXPECT_EQ(one["object"], "list");
+  ASSERT_EQ(one["data"].size(), 1u);
+  EXPECT_EQ(one["data"][0]["object"], "embedding");
+  EXPECT_EQ(one["data"][0]["index"], 0);
+  EXPECT_EQ(one["data"][0]["embedding"].get<std::vector<float>>(), want);
+  const json ids = post(server, "/tokenize", {{"content", "hello world"}, {"add_special", true}}, &status);
+  EXPECT_EQ(one["usage"]["prompt_tokens"], ids["tokens"].size());
+  EXPECT_EQ(one["usage"]["total_tokens"], ids["tokens"].size());
+
+  const json many = post(server, "/v1/embeddings", {{"input", {"the cat", "hello world"}}}, &status);
+  ASSERT_EQ(status, 200) << many.dump();
+  ASSERT_EQ(many["data"].size(), 2u);
+  EXPECT_EQ(many["data"][1]["index"], 1);
+  EXPECT_EQ(many["data"][1]["embedding"].get<std::vector<float>>(), want);
+  EXPECT_EQ(post(server, "/v1/embeddings", {{"input", ids["tokens"]}}, &status)["data"][0]["embedding"], one["data"][0]["embedding"]);
+  EXPECT_EQ(post(server, "/v1/embeddings", {{"input", {ids["tokens"], ids["tokens"]}}}, &status)["data"][1]["embedding"],
+            one["data"][0]["embedding"]);
+
+  // base64: the little-endian float32 bytes.
+  const json b64 = post(server, "/v1/embeddings", {{"input", "hello world"}, {"encoding_format", "base64"}}, &status);
+  ASSERT_EQ(status, 200) << b64.dump();
+  const std::string text = b64["data"][0]["embedding"];
+  std::string bytes;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const std::string digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    acc = acc << 6 | static_cast<uint32_t>(digits.find(c));
+    if ((bits += 6) >= 8) bytes += static_cast<char>(acc >> (bits -= 8) & 0xFF);
+  }
+  ASSERT_EQ(bytes.size(), want.size() * sizeof(float));
+  std::vector<float> decoded(want.size());
+  std::memcpy(decoded.data(), bytes.data(), bytes.size());
+  EXPECT_EQ(decoded, want);
+
+  auto expect_400 = [&](const std::string& path, const std::string& body, const std::string& needle) {
+    auto r = server.client().Post(path, body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << body << " -> " << r->body;
+    EXPECT_NE(r->body.find(needle), std::string::npos) << r->body;
+  };
+  expect_400("/v1/embeddings", R"({})", "'input' is required");
+  expect_400("/v1/embeddings", R"({"input": []})", "'input' must be");
+  expect_400("/v1/embeddings", R"({"input": 7})", "'input' must be");
+  expect_400("/v1/embeddings", R"({"input": [[2, 99999]]})", "outside the vocabulary");
+  expect_400("/v1/embeddings", R"({"input": ["a", 3]})", "'input' must be");
+  expect_400("/v1/embeddings", R"({"input": "a", "encoding_format": "hex"})", "encoding_format");
+  std::string words;
+  for (int i = 0; i < 300; ++i) words += "ab ";
+  expect_400("/v1/embeddings", json{{"input", words}}.dump(), "more than the model's 256 positions");
+  expect_400("/v1/completions", R"({"prompt": "x"})", "embedding model");
+  expect_400("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}]})", "embedding model");
+  auto metrics = server.client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("tessera_http_requests_total"), std::string::npos);
 }
 
 TEST(Serve, BadChatTemplateFiles) {

@@ -215,7 +215,7 @@ def main():
                                                    alignment=64))
     write("llama2c", "tiny.bin", llama2c_checkpoint(6))
     for i, t in enumerate(TEXTS):
-        for target in ("spm_tokenizer", "bpe_tokenizer"):
+        for target in ("spm_tokenizer", "bpe_tokenizer", "wpm_tokenizer"):
             write(target, f"text{i}", bytes([i % 5, i % 4]) + t)
     inf, nan = float("inf"), float("nan")
     write("sampler", "defaults", sampler_seed(0.8, 40, 0.95, 0.05, 1.1, 64, 1, 8, [0, 1, 2, 3, -1, 5, 5, 0.5], [1, 2, 9]))

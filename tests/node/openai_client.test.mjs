@@ -1,12 +1,13 @@
 // The official `openai` npm client (the version package-lock.json pins) as a
 // real client of `tessera serve` on the bundled demo model: plain and streamed
 // chat completions and completions, the models list, a bad request as the
-// client's typed 400 error, and the API key (401 without, success with).
+// client's typed 400 error, and the API key (401 without, success with); and
+// embeddings from a second server on the committed tiny BERT (TESSERA_EMBED_MODEL).
 // Greedy replies are compared with the server's own non-streamed answers taken
 // with plain fetch, and completions with `tessera run --temp 0`.
 //
-// Run by CTest as `node openai_client.test.mjs` with TESSERA_BIN and
-// TESSERA_MODEL set; exits 77 (CTest: skipped) when the npm packages are not
+// Run by CTest as `node openai_client.test.mjs` with TESSERA_BIN, TESSERA_MODEL
+// and TESSERA_EMBED_MODEL set; exits 77 (CTest: skipped) when the npm packages are not
 // installed, unless CI is set.
 import {test, before, after} from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +15,8 @@ import {spawn, execFileSync} from "node:child_process";
 
 const bin = process.env.TESSERA_BIN;
 const model = process.env.TESSERA_MODEL;
-if (!bin || !model) throw new Error("set TESSERA_BIN and TESSERA_MODEL");
+const embedModel = process.env.TESSERA_EMBED_MODEL;
+if (!bin || !model || !embedModel) throw new Error("set TESSERA_BIN, TESSERA_MODEL and TESSERA_EMBED_MODEL");
 
 let OpenAI;
 try {
@@ -28,11 +30,11 @@ try {
 
 const apiKey = "k3y-for-tests";
 const alias = "tessera-demo";
-let server, baseURL, client;
+let server, baseURL, client, embedServer;
 
 // `tessera serve` on a free port, resolved once /health answers 200.
-async function startServer() {
-  const child = spawn(bin, ["serve", "-m", model, "--port", "0", "-t", "2", "-np", "2", "--api-key", apiKey, "--alias", alias],
+async function startServer(path = model, name = alias) {
+  const child = spawn(bin, ["serve", "-m", path, "--port", "0", "-t", "2", "-np", "2", "--api-key", apiKey, "--alias", name],
                       {stdio: ["ignore", "ignore", "pipe"]});
   let log = "";
   child.stderr.setEncoding("utf8");
@@ -53,10 +55,10 @@ async function startServer() {
 }
 
 // The server's own answer to a request, without the client library.
-async function rawPost(path, body, key = apiKey) {
+async function rawPost(path, body, key = apiKey, url = baseURL) {
   const headers = {"Content-Type": "application/json"};
   if (key !== null) headers.Authorization = `Bearer ${key}`;
-  const res = await fetch(`${baseURL}${path}`, {method: "POST", headers, body: JSON.stringify(body)});
+  const res = await fetch(`${url}${path}`, {method: "POST", headers, body: JSON.stringify(body)});
   return {status: res.status, body: await res.json()};
 }
 
@@ -67,9 +69,11 @@ before(async () => {
 });
 
 after(async () => {
-  if (!server) return;
-  server.child.kill("SIGTERM");
-  await server.exited;
+  for (const s of [server, embedServer]) {
+    if (!s) continue;
+    s.child.kill("SIGTERM");
+    await s.exited;
+  }
 });
 
 const chatRequest = {
@@ -161,4 +165,28 @@ test("the API key: 401 without or with a wrong one, success with it", async () =
   assert.match(none.body.error.message, /API key/);
   const ok = await client.chat.completions.create(chatRequest);
   assert.ok(ok.choices[0].message.content.length > 0);
+});
+
+test("embeddings.create: the server's float vectors, through the client's default base64", async () => {
+  embedServer = await startServer(embedModel, "tessera-bert");
+  const embedClient = new OpenAI({apiKey, baseURL: `${embedServer.url}/v1`, maxRetries: 0, timeout: 120_000});
+  const input = ["hello world", "the cat sat"];
+  const raw = await rawPost("/v1/embeddings", {model: "tessera-bert", input, encoding_format: "float"}, apiKey,
+                            embedServer.url);
+  assert.equal(raw.status, 200, JSON.stringify(raw.body));
+  const res = await embedClient.embeddings.create({model: "tessera-bert", input});
+  assert.equal(res.object, "list");
+  assert.equal(res.data.length, 2);
+  for (const [i, d] of res.data.entries()) {
+    assert.equal(d.index, i);
+    assert.equal(d.embedding.length, 64);
+    assert.deepEqual(Array.from(d.embedding), raw.body.data[i].embedding);
+  }
+  assert.equal(res.usage.prompt_tokens, raw.body.usage.prompt_tokens);
+  // A text generator has no embeddings: the client's typed 400.
+  await assert.rejects(client.embeddings.create({model: alias, input: "hi"}), (e) => {
+    assert.ok(e instanceof OpenAI.BadRequestError, `${e.constructor.name}: ${e.message}`);
+    assert.match(e.message, /not an embedding model/);
+    return true;
+  });
 });

@@ -65,7 +65,8 @@ std::vector<float> round_through(DType type, const std::vector<float>& x, int64_
 
 // softmax(scale q.K^T) V with the whole score row, in double; with a window,
 // over the last `window` positions only; with a softcap, each scaled score s
-// as softcap * tanh(s / softcap).
+// as softcap * tanh(s / softcap); bidirectional (not causal): every token over
+// all positions 0 .. pos0 + n_tok - 1.
 std::vector<double> naive_attention(const std::vector<float>& q, int64_t n_tok, int64_t n_head, int64_t pos0,
                                     const std::vector<float>& K, const std::vector<float>& V, int64_t n_kv,
                                     int64_t d, float scale, const AttentionVariant& variant = {}) {
@@ -73,7 +74,7 @@ std::vector<double> naive_attention(const std::vector<float>& q, int64_t n_tok, 
   const int64_t group = n_head / n_kv;
   for (int64_t t = 0; t < n_tok; ++t)
     for (int64_t h = 0; h < n_head; ++h) {
-      const int64_t n_pos = pos0 + t + 1, kh = h / group;
+      const int64_t n_pos = variant.causal ? pos0 + t + 1 : pos0 + n_tok, kh = h / group;
       const int64_t first = variant.window > 0 ? std::max<int64_t>(0, n_pos - variant.window) : 0;
       const float* qr = q.data() + (t * n_head + h) * d;
       std::vector<double> s(static_cast<size_t>(n_pos), -INFINITY);
@@ -232,6 +233,37 @@ TEST_P(AttentionTest, SplitKvDecodeMatchesNaiveReference) {
   const auto want = expected(s, in);
   const AttentionSchedule sched{0, 1, 32};
   EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &sched), want), kF32Tolerance);
+}
+
+// Bidirectional attention (an encoder's): every row sees the whole sequence,
+// on every tile height, with split-KV where it applies, with and without a
+// softcap, on F32 and F16 caches.
+TEST_P(AttentionTest, BidirectionalMatchesNaiveReference) {
+  ThreadPool one(1), three(3);
+  uint32_t seed = 700;
+  for (const Shape& s : shapes()) {
+    SCOPED_TRACE(describe(s));
+    const Inputs in = inputs(s, seed++);
+    const PagedCache cache(in.K, in.V, s.n_pos, s.n_kv, s.d, DType::F32, DType::F32);
+    for (const AttentionVariant& v : {AttentionVariant{0, 0, false}, AttentionVariant{0, 3.0f, false}}) {
+      SCOPED_TRACE("softcap " + std::to_string(v.softcap));
+      const auto want = naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, in.K, in.V, s.n_kv, s.d, in.scale, v);
+      EXPECT_LT(max_abs_diff(run(one, s, in, cache.view, nullptr, v), want), kF32Tolerance);
+      for (int64_t tile : {1, 3}) {
+        const AttentionSchedule sched{tile, 0};
+        EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &sched, v), want), kF32Tolerance) << "tile " << tile;
+      }
+      const AttentionSchedule split{0, 1, 32};
+      EXPECT_LT(max_abs_diff(run(three, s, in, cache.view, &split, v), want), kF32Tolerance) << "split";
+    }
+  }
+  const Shape s{64, 2, 4, 300, 0};
+  const Inputs in = inputs(s, 9);
+  const PagedCache f16(in.K, in.V, s.n_pos, s.n_kv, s.d, DType::F16, DType::F16);
+  const AttentionVariant v{0, 0, false};
+  const auto want = naive_attention(in.q, s.n_tok(), s.n_head(), s.pos0, round_through(DType::F16, in.K, s.d),
+                                    round_through(DType::F16, in.V, s.d), s.n_kv, s.d, in.scale, v);
+  EXPECT_LT(max_abs_diff(run(three, s, in, f16.view, nullptr, v), want), kF32Tolerance);
 }
 
 TEST(AttentionSchedule, SplitsLongDecodeOnlyWhenThreadsWouldIdle) {

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "engine/embeddings.h"
 #include "engine/engine.h"
 #include "engine_test_util.h"
 #include "kernels/dispatch.h"
@@ -57,7 +58,22 @@ TEST(Forward, BatchSizeAndThreadsDoNotChangeLogits) {
   }
 }
 
-// A quantised file and an F32 file holding its dequantised weights, logits of both.
+// What a model computes for the tokens: the logits of each position, or for an
+// embedding model the pooled, unnormalised embeddings of the tokens as two texts.
+std::vector<float> outputs(const std::string& path, const std::vector<int32_t>& tokens) {
+  auto file = std::make_shared<const io::ModelFile>(io::open_model_file(path));
+  model::Model m(file);
+  if (m.architecture().output == model::ModelOutput::Logits) return all_logits(path, tokens, 8, 2);
+  ThreadPool pool(2);
+  const size_t half = tokens.size() / 2;
+  const auto e = engine::embed(m, pool, {{tokens.begin(), tokens.begin() + half}, {tokens.begin() + half, tokens.end()}},
+                               model::Pooling::Mean, -1);
+  std::vector<float> both = e[0];
+  both.insert(both.end(), e[1].begin(), e[1].end());
+  return both;
+}
+
+// A quantised file and an F32 file holding its dequantised weights, outputs of both.
 struct QuantisedPair {
   std::vector<float> quantised, dequantised;
 };
@@ -95,7 +111,7 @@ QuantisedPair logits_of_quantised_pair(DType type, const std::string& family) {
   test::make_tiny_model(q).write(dir.file("q.gguf"));
   test::make_tiny_model(f).write(dir.file("f.gguf"));
   const auto tokens = some_tokens(20);
-  return {all_logits(dir.file("q.gguf"), tokens, 8, 2), all_logits(dir.file("f.gguf"), tokens, 8, 2)};
+  return {outputs(dir.file("q.gguf"), tokens), outputs(dir.file("f.gguf"), tokens)};
 }
 
 // Every family on every weight format (matrices, embeddings included, in the
@@ -138,8 +154,8 @@ TEST_P(QuantisedForward, Int8ActivationErrorStaysSmall) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, QuantisedForward,
-                         testing::Combine(testing::Values("llama", "qwen2", "qwen3", "phi3", "gemma2", "gpt2", "llama-moe",
-                                                          "qwen2moe", "qwen3moe"),
+                         testing::Combine(testing::Values("llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "gpt2", "bert",
+                                                          "llama-moe", "qwen2moe", "qwen3moe"),
                                           testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
                                                           DType::Q4_K, DType::Q6_K, DType::Q4_1, DType::Q5_0,
                                                           DType::Q5_1, DType::IQ4_NL, DType::Q2_K, DType::Q3_K,
@@ -217,7 +233,7 @@ TEST(ModelLoad, MissingMetadataKey) {
 TEST(ModelLoad, UnsupportedArchitecture) {
   expect_load_error(tiny_with([](std::string&, DType&, std::vector<int64_t>&) {},
                               [](io::GgufWriter& w) { w.set_string("general.architecture", "mamba"); }),
-                    "architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, phi3, gemma2, gpt2, qwen2moe, qwen3moe)");
+                    "architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, phi3, gemma2, gemma3, gpt2, bert, qwen2moe, qwen3moe)");
 }
 
 // Each family's own tensors are checked by name and shape like llama's.
@@ -236,6 +252,18 @@ TEST(ModelLoad, MissingFamilyTensor) {
                     },
                               {}, phi3),
                     "tensor 'blk.0.attn_qkv.weight' has shape [64, 64], expected [64, 128]");
+  test::TinyModelSpec bert;
+  bert.arch = "bert";
+  expect_load_error(tiny_with([](std::string& name, DType&, std::vector<int64_t>&) {
+                      if (name == "token_types.weight") name.clear();
+                    },
+                              {}, bert),
+                    "required tensor 'token_types.weight' is missing");
+  expect_load_error(tiny_with([](std::string& name, DType&, std::vector<int64_t>& ne) {
+                      if (name == "blk.1.layer_output_norm.bias") ne = {32};
+                    },
+                              {}, bert),
+                    "tensor 'blk.1.layer_output_norm.bias' has shape [32], expected [64]");
 }
 
 // Experts: a missing or mis-shaped expert tensor is named, and so are bad counts.

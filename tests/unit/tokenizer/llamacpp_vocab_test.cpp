@@ -34,7 +34,10 @@ TEST_P(LlamaCppVocab, EncodesEveryVectorExactly) {
   std::printf("[ %s ] %d/%zu vectors encode exactly\n", GetParam().c_str(), passed, cases.size());
 }
 
-TEST_P(LlamaCppVocab, DecodeInvertsEncode) {
+// Vocabularies whose encoding keeps the text (WordPiece lowercases and strips accents).
+class LlamaCppVocabRoundTrip : public LlamaCppVocab {};
+
+TEST_P(LlamaCppVocabRoundTrip, DecodeInvertsEncode) {
   TESSERA_REQUIRE_TESTDATA(gguf, file(""));
   TESSERA_REQUIRE_TESTDATA(inp, file(".inp"));
   TESSERA_REQUIRE_TESTDATA(out, file(".out"));
@@ -60,19 +63,32 @@ TEST_P(LlamaCppVocab, LoadsQuickly) {
   EXPECT_GT(tok->n_vocab(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabularies, LlamaCppVocab,
-                         ::testing::Values("llama-spm", "gpt-2", "deepseek-coder", "deepseek-llm", "falcon", "starcoder"),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name) {
-                             if (c == '-') c = '_';
-                           }
-                           return name;
-                         });
+std::string param_name(const testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
 
-TEST(LlamaCppVocabBertBge, SkippedWordPiece) {
-  GTEST_SKIP() << "ggml-vocab-bert-bge.gguf is a WordPiece ('bert') vocabulary; Tessera implements only "
-                  "'llama' (SentencePiece-style) and 'gpt2' (byte-level BPE) tokenizers";
+INSTANTIATE_TEST_SUITE_P(Vocabularies, LlamaCppVocab,
+                         ::testing::Values("llama-spm", "gpt-2", "deepseek-coder", "deepseek-llm", "falcon", "starcoder",
+                                           "bert-bge"),
+                         param_name);
+INSTANTIATE_TEST_SUITE_P(Vocabularies, LlamaCppVocabRoundTrip,
+                         ::testing::Values("llama-spm", "gpt-2", "deepseek-coder", "deepseek-llm", "falcon", "starcoder"),
+                         param_name);
+
+// WordPiece: [CLS] and [SEP] around a text encoded with special tokens, and
+// decoding gives the normalised text back, spaces before punctuation dropped.
+TEST(LlamaCppVocabBertBge, SpecialTokensAndDecode) {
+  TESSERA_REQUIRE_TESTDATA(gguf, "llamacpp-vocab/ggml-vocab-bert-bge.gguf");
+  const Tokenizer& tok = test::cached_tokenizer(gguf);
+  EXPECT_EQ(tok.encode("Hello world", true), (std::vector<int32_t>{101, 7592, 2088, 102}));
+  EXPECT_EQ(tok.encode("Hello world", false), (std::vector<int32_t>{7592, 2088}));
+  EXPECT_EQ(tok.decode(tok.encode(" Hello, World!", true)), "hello, world!");
+  EXPECT_EQ(tok.decode(tok.encode("Führer's CAFÉ", false)), "fuhrer's cafe");
+  EXPECT_EQ(tok.encode("[CLS]", false, /*parse_special=*/true), (std::vector<int32_t>{101}));
 }
 
 }  // namespace
