@@ -39,7 +39,9 @@
 // Tessera (float q and weights) does not make: measured up to 6.9e-5 on
 // qwen3, so an F16-cache reference gets kF16CacheTolerance = 3e-4 (gemma3,
 // whose GELU error dominates, keeps 3e-3; measured 1.1e-4).
-// qwen3moe has a file but no reference yet (ik_llama.cpp's route above should make one).
+// qwen3moe (4 experts, 2 per token) comes from ik_llama.cpp by the same route and
+// gets the F16-cache tolerance: its experts add only a 4-way softmax and a
+// weighted sum of 2 outputs, as mixtral's.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -172,9 +174,10 @@ TEST_P(FamilyFile, IsWhatMkmodelWrites) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, Family, testing::Values("llama", "qwen2", "qwen3", "phi3", "gpt2", "gemma2", "gemma3", "mixtral",
-                                                            "qwen2moe"),
+                                                            "qwen2moe", "qwen3moe"),
                          [](const testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
-INSTANTIATE_TEST_SUITE_P(Families, FamilyFile, testing::Values("llama", "qwen2", "phi3", "gpt2", "gemma2", "bert"),
+INSTANTIATE_TEST_SUITE_P(Families, FamilyFile, testing::Values("llama", "qwen2", "qwen3", "phi3", "gpt2", "gemma2", "gemma3",
+                                                                "bert", "mixtral", "qwen2moe", "qwen3moe"),
                          [](const testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
 
 // BERT, an embedding model: the peer's token ids for each text ([CLS] ... [SEP])
