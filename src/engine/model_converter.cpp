@@ -58,6 +58,7 @@ MixedModel mixed_model_of(const io::ModelFile& in) {
     const auto heads = in.meta.get_int_opt(*arch + ".attention.head_count");
     const auto kv = in.meta.get_int_opt(*arch + ".attention.head_count_kv");
     if (heads && kv && *kv > 0 && *heads % *kv == 0) m.n_gqa = *heads / *kv;
+    m.n_expert = in.meta.get_int_opt(*arch + ".expert_count").value_or(0);
   }
   return m;
 }

@@ -373,7 +373,7 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
   // llama.cpp's tools name a mixture by this key; without it they guess from the
   // commonest tensor type, which cannot tell Q4_K_S from Q4_K_M.
   if (o.mix) w.set_u32("general.file_type", quant_mix_file_type(*o.mix));
-  const MixedModel mixed{s.n_layer, !o.tied_output, s.n_head / s.n_head_kv};
+  const MixedModel mixed{s.n_layer, !o.tied_output, s.n_head / s.n_head_kv, with_expert_defaults(s).n_expert};
   size_t count = 0, index = 0;
   for_each_model_tensor(s, o.tied_output, [&](const std::string&, std::vector<int64_t>) { ++count; });
   Rng rng{o.seed};

@@ -28,6 +28,7 @@ class Binder {
 
   // A 3-D tensor of n matrices (GGUF ne = [cols, rows, n]) as n row views.
   std::vector<Matrix> stack(std::string_view name, int64_t n, int64_t rows, int64_t cols) const {
+    if (!find(name)) refuse_per_expert_layout(name);
     const auto& t = computable(name, {cols, rows, n});
     std::vector<Matrix> out;
     const size_t bytes = row_bytes(t.type, cols) * static_cast<size_t>(rows);
@@ -51,6 +52,18 @@ class Binder {
   }
 
  private:
+  // Mixtral files converted before the 3-D stacks hold one 2-D tensor per expert
+  // (blk.N.ffn_gate.E.weight); llama.cpp c392e5094 no longer reads them either.
+  void refuse_per_expert_layout(std::string_view stack_name) const {
+    constexpr std::string_view suffix = "_exps.weight";
+    if (!stack_name.ends_with(suffix)) return;
+    const std::string first = fmt::format("{}.0.weight", stack_name.substr(0, stack_name.size() - suffix.size()));
+    if (find(first))
+      fail("{}: required tensor '{}' is missing: the file has one tensor per expert ('{}'), an old Mixtral layout "
+           "that Tessera (like llama.cpp) does not read; convert the model again",
+           file_.path, stack_name, first);
+  }
+
   const io::TensorInfo& computable(std::string_view name, const std::vector<int64_t>& shape) const {
     const auto& t = require(name);
     check_shape(t, shape);

@@ -279,6 +279,16 @@ TEST(ModelLoad, ExpertTensorsAndCounts) {
                     },
                               {}, moe),
                     "tensor 'blk.0.ffn_up_exps.weight' has shape [64, 96, 3], expected [64, 96, 4]");
+  // Old Mixtral files: one 2-D tensor per expert instead of the 3-D stacks.
+  expect_load_error(tiny_with([](std::string& name, DType&, std::vector<int64_t>& ne) {
+                      if (name == "blk.0.ffn_gate_exps.weight") {
+                        name = "blk.0.ffn_gate.0.weight";
+                        ne = {64, 96};
+                      }
+                    },
+                              {}, moe),
+                    "required tensor 'blk.0.ffn_gate_exps.weight' is missing: the file has one tensor per expert "
+                    "('blk.0.ffn_gate.0.weight')");
   expect_load_error(tiny_with([](std::string& name, DType&, std::vector<int64_t>&) {
                       if (name == "blk.0.ffn_gate_inp.weight") name.clear();
                     },
