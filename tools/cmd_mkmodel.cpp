@@ -25,7 +25,7 @@ Runner add_mkmodel_command(CLI::App& app) {
   cmd->add_option("--kv-heads", spec->n_head_kv, "Override: kv heads");
   cmd->add_option("--ffn", spec->n_ff, "Override: feed-forward dim");
   cmd->add_option("--ctx", spec->n_ctx, "Override: context length");
-  cmd->add_option("--window", spec->sliding_window, "Sliding window of a family that has one (phi3, gemma2, gemma3); default: the context");
+  cmd->add_option("--window", spec->sliding_window, "Sliding window (llama, phi3, gemma2, gemma3); default: the context, and no key for llama");
   cmd->add_option("--experts", spec->n_expert, "Mixture of experts: expert count (llama: 0 dense; qwen2moe, qwen3moe: 8)");
   cmd->add_option("--experts-used", spec->n_expert_used, "Experts per token (default 2)");
   cmd->add_option("--expert-ffn", spec->n_ff_exp, "An expert's feed-forward dim (qwen2moe, qwen3moe; default ffn / experts-used)");

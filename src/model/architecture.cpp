@@ -186,11 +186,14 @@ void add_moe_families(std::vector<Architecture>& all) {
 
 std::vector<Architecture> make_architectures() {
   std::vector<Architecture> all;
-  // Llama 1/2/3, TinyLlama, Mistral (no sliding window), SmolLM; Mixtral when
-  // llama.expert_count > 0 (experts instead of the dense feed-forward, top-k
+  // Llama 1/2/3, TinyLlama, SmolLM, Mistral. A file that has
+  // llama.attention.sliding_window (Mistral 7B v0.1: 4096) windows every layer;
+  // without the key (the default 0) every layer sees every position. Mixtral
+  // when llama.expert_count > 0 (experts instead of the dense feed-forward, top-k
   // weights renormalised: llama.cpp's llm_build_moe_ffn with norm_w).
   Architecture& llama = all.emplace_back(
       family("llama", concat({embedding_and_head(true), attention_tensors(false), swiglu_or_expert_tensors()})));
+  llama.window_period = 1;
   llama.experts = Experts::Optional;
   llama.expert_options.renormalize = true;
 
