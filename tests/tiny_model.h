@@ -22,9 +22,10 @@ struct TinyModelSpec {
   DType round_through = DType::F32;  // round weights through this format first
   std::string arch = "llama";
   int64_t n_window = 0;  // sliding window of a family that has one; 0: n_ctx
+  int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0;  // mixture of experts (ModelShape's defaults)
 
   engine::ModelShape shape() const {
-    return {n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, arch, n_window};
+    return {n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, arch, n_window, n_expert, n_expert_used, n_ff_exp};
   }
 };
 
@@ -45,8 +46,9 @@ inline io::GgufWriter make_tiny_model(const TinyModelSpec& s) {
     const float sd = is_norm ? 0.1f : 1.0f / std::sqrt(static_cast<float>(ne[0]));
     const float center = is_norm && name.find("norm.weight") != std::string::npos ? 1.0f : 0.0f;
     for (auto& v : values) v = center + sd * normal(rng);
-    const DType type = is_norm ? DType::F32 : s.weight_type;
-    if (!is_norm && s.round_through != DType::F32) {
+    const bool router = engine::is_expert_router(name);  // F32 in every format, as llama.cpp quantizes
+    const DType type = is_norm || router ? DType::F32 : s.weight_type;
+    if (!is_norm && !router && s.round_through != DType::F32) {
       std::vector<uint8_t> tmp(row_bytes(s.round_through, ne[0]));
       for (int64_t r = 0; r < n / ne[0]; ++r) {
         kernels::quantize_row(s.round_through, values.data() + r * ne[0], tmp.data(), ne[0]);

@@ -92,6 +92,11 @@ ModelFacts model_facts(const LoadedModel& m, const std::string& path) {
       const bool head = t.name == (has_output ? "output.weight" : "token_embd.weight");
       f.matrices.push_back({n, t.matmul_peak, head});
       types[t.type]++;
+    } else if (t.shape.size() == 3 && s.n_expert > 0) {  // a token reads its experts only: the active parameters
+      const auto used = static_cast<uint64_t>(s.n_expert_used), all = static_cast<uint64_t>(s.n_expert);
+      f.bytes_per_token += t.bytes / all * used;
+      f.matrices.push_back({n / all * used, t.matmul_peak, false});
+      types[t.type]++;
     }
   }
   std::string main_type;

@@ -28,6 +28,10 @@ Runner add_mkmodel_command(CLI::App& app) {
   cmd->add_option("--window", spec->sliding_window, "Sliding window (llama, phi3, gemma2, gemma3); default: the context, and no key for llama");
   cmd->add_option("--longrope-orig-ctx", spec->longrope_orig_ctx,
                   "phi3: LongRoPE with this original context (< --ctx): random long/short rope factors");
+  cmd->add_option("--experts", spec->n_expert, "Mixture of experts: expert count (llama: 0 dense; qwen2moe, qwen3moe: 8)");
+  cmd->add_option("--experts-used", spec->n_expert_used, "Experts per token (default 2)");
+  cmd->add_option("--expert-ffn", spec->n_ff_exp, "An expert's feed-forward dim (qwen2moe, qwen3moe; default ffn / experts-used)");
+  cmd->add_option("--shared-expert-ffn", spec->n_ff_shexp, "The shared expert's feed-forward dim (qwen2moe; default ffn)");
   cmd->add_flag("--tied", spec->tied_output, "Share the output head with the token embedding");
   cmd->add_option("--seed", spec->seed, "Random seed")->capture_default_str();
   auto template_file = std::make_shared<std::string>();

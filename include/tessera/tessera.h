@@ -43,6 +43,7 @@ struct ModelSummary {
   int32_t n_vocab = 0, bos_id = -1, eos_id = -1;
   std::vector<TensorSummary> tensors;
   uint64_t tensor_bytes = 0, n_params = 0;
+  int64_t n_expert = 0, n_expert_used = 0;  // mixture of experts: a token reads n_expert_used of each expert stack
   std::string kernel_isa;  // the SIMD tier the kernels run on this CPU
 };
 
@@ -87,7 +88,7 @@ void convert_model_file(const std::string& in_path, const std::string& out_path,
 void remove_unfinished_outputs_on_signals();
 
 struct RandomModelSpec {
-  std::string arch = "llama";   // general.architecture: llama, qwen2, qwen3
+  std::string arch = "llama";   // general.architecture (architecture_names())
   std::string preset = "tiny";  // "tiny", "110m", "tinyllama-1.1b"
   // Overrides of the preset's shape; <= 0 keeps the preset's value.
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx = 0;
@@ -95,6 +96,10 @@ struct RandomModelSpec {
   // LongRoPE (phi3): the original context (< n_ctx); writes random long and short
   // rope factors and the attention factor as llama.cpp's converter derives it; 0: none.
   int64_t longrope_orig_ctx = 0;
+  // Mixture of experts (llama, qwen2moe, qwen3moe): experts, experts per token,
+  // an expert's feed-forward dim (Qwen MoE), the shared expert's (qwen2moe);
+  // 0: dense llama, else 8 experts, 2 per token, n_ff / 2, n_ff.
+  int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;
   std::string weight_type = "f32";  // format of the weight matrices, or a mixture, as ConvertOptions
   bool tied_output = false;
   uint64_t seed = 1;

@@ -171,6 +171,14 @@ ModelSummary LoadedModel::summary() const {
     add("rope dims", c.rope_dim);
     add("rope freq base", c.rope_freq_base);
     add("rope freq scale", c.rope_freq_scale);
+    if (c.n_expert > 0) {
+      add("experts", c.n_expert);
+      add("experts per token", c.n_expert_used);
+      add("expert ffn dim", c.n_ff_exp);
+      if (c.n_ff_shexp > 0) add("shared expert ffn dim", c.n_ff_shexp);
+    }
+    s.n_expert = c.n_expert;
+    s.n_expert_used = c.n_expert_used;
   }
   s.tokenizer_model = tok.model_name();
   s.tokenizer_pre = tok.pre_name();
@@ -178,7 +186,7 @@ ModelSummary LoadedModel::summary() const {
   s.bos_id = tok.bos_id();
   s.eos_id = tok.eos_id();
   for (const auto& t : f.tensors) {
-    const MatmulPeak peak = t.ne.size() == 2 ? public_peak(kernels::matmul_peak(t.type)) : MatmulPeak::None;
+    const MatmulPeak peak = t.ne.size() >= 2 ? public_peak(kernels::matmul_peak(t.type)) : MatmulPeak::None;
     s.tensors.push_back({t.name, std::string(dtype_name(t.type)), t.ne, t.nbytes, peak});
     s.tensor_bytes += t.nbytes;
     s.n_params += static_cast<uint64_t>(t.n_elements());

@@ -58,12 +58,14 @@ MixedModel mixed_model_of(const io::ModelFile& in) {
     const auto heads = in.meta.get_int_opt(*arch + ".attention.head_count");
     const auto kv = in.meta.get_int_opt(*arch + ".attention.head_count_kv");
     if (heads && kv && *kv > 0 && *heads % *kv == 0) m.n_gqa = *heads / *kv;
+    m.n_expert = in.meta.get_int_opt(*arch + ".expert_count").value_or(0);
   }
   return m;
 }
 
 DType converted_type(const io::TensorInfo& t, const ConvertOptions& options, const MixedModel& model) {
-  if (t.ne.size() != 2) return t.ne.size() == 1 ? DType::F32 : t.type;
+  if (t.ne.size() == 1 || is_expert_router(t.name)) return DType::F32;
+  if (t.ne.size() > 3) return t.type;  // matrices and stacks of them (experts) are converted
   if (options.mix) return tensor_type_for(*options.mix, t.name, t.ne, model);
   if (!options.weight_type) return t.type;
   const DType want = *options.weight_type;

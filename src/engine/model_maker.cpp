@@ -126,6 +126,8 @@ const FamilyFacts kFamilyFacts[] = {
     {"gemma3", nullptr, 1000000.0f, 1e-6f, true, true, false},
     {"gpt2", "gpt-2", 0.0f, 1e-5f, false, false, false},
     {"bert", nullptr, 0.0f, 1e-12f, false, false, false, true},
+    {"qwen2moe", "qwen2", 1000000.0f, 1e-6f, false, false, false},
+    {"qwen3moe", "qwen2", 1000000.0f, 1e-6f, true, false, false},
 };
 
 const FamilyFacts& family_facts(const std::string& arch) {
@@ -147,8 +149,26 @@ model::ModelConfig shape_config(const ModelShape& s) {
   c.head_dim = s.n_embd / s.n_head;
   c.n_ff = s.n_ff;
   c.rope_dim = c.head_dim;
+  c.n_expert = s.n_expert;
+  c.n_expert_used = s.n_expert_used;
+  c.n_ff_exp = s.n_ff_exp;
+  c.n_ff_shexp = s.n_ff_shexp;
   c.n_token_types = kTokenTypes;  // read only by schemas that have token types
   return c;
+}
+
+// <arch>.expert_* keys as llama.cpp's converter writes them: counts for every
+// family with experts, feed-forward dims for the Qwen MoE families.
+void add_expert_metadata(io::GgufWriter& w, const ModelShape& s) {
+  if (s.n_expert == 0) return;
+  const model::Architecture& arch = model::find_architecture(s.arch, "model maker");
+  const std::string p = s.arch + ".";
+  w.set_u32(p + "expert_count", static_cast<uint32_t>(s.n_expert));
+  w.set_u32(p + "expert_used_count", static_cast<uint32_t>(s.n_expert_used));
+  if (arch.experts == model::Experts::Required)
+    w.set_u32(p + "expert_feed_forward_length", static_cast<uint32_t>(s.n_ff_exp));
+  if (arch.expert_options.shared)
+    w.set_u32(p + "expert_shared_feed_forward_length", static_cast<uint32_t>(s.n_ff_shexp));
 }
 
 void add_spm_vocab(io::GgufWriter& w, const std::vector<std::string>& vocab) {
@@ -254,7 +274,37 @@ BpeVocab synthetic_bpe_vocab(int64_t n) {
   return v;
 }
 
-void add_model_metadata(io::GgufWriter& w, const ModelShape& s) {
+ModelShape with_expert_defaults(ModelShape s) {
+  const model::Architecture& arch = model::find_architecture(s.arch, "model maker");
+  if (arch.experts == model::Experts::None) {
+    if (s.n_expert > 0 || s.n_expert_used > 0 || s.n_ff_exp > 0 || s.n_ff_shexp > 0)
+      throw UsageError(fmt::format("architecture '{}' has no experts", s.arch));
+    return s;
+  }
+  if (arch.experts == model::Experts::Required && s.n_expert == 0) s.n_expert = 8;
+  if (s.n_expert == 0) {
+    if (s.n_expert_used > 0 || s.n_ff_exp > 0 || s.n_ff_shexp > 0)
+      throw UsageError("expert settings without --experts");
+    return s;
+  }
+  if (s.n_expert_used == 0) s.n_expert_used = std::min<int64_t>(2, s.n_expert);
+  if (s.n_expert > 256 || s.n_expert_used > s.n_expert)
+    throw UsageError(fmt::format("{} experts per token of {} experts (at most 256 experts)", s.n_expert_used, s.n_expert));
+  if (arch.experts == model::Experts::Optional) {
+    if (s.n_ff_exp > 0 && s.n_ff_exp != s.n_ff)
+      throw UsageError(fmt::format("{}'s experts have the feed-forward dim (--ffn)", s.arch));
+    s.n_ff_exp = s.n_ff;
+  } else if (s.n_ff_exp == 0) {
+    s.n_ff_exp = std::max<int64_t>(1, s.n_ff / s.n_expert_used);
+  }
+  if (!arch.expert_options.shared && s.n_ff_shexp > 0)
+    throw UsageError(fmt::format("architecture '{}' has no shared expert", s.arch));
+  if (arch.expert_options.shared && s.n_ff_shexp == 0) s.n_ff_shexp = s.n_ff;
+  return s;
+}
+
+void add_model_metadata(io::GgufWriter& w, const ModelShape& shape) {
+  const ModelShape s = with_expert_defaults(shape);
   const FamilyFacts& f = family_facts(s.arch);
   const std::string p = s.arch + ".";
   w.set_string("general.architecture", s.arch);
@@ -273,6 +323,7 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& s) {
     w.set_f32(p + "attn_logit_softcapping", 50.0f);
     w.set_f32(p + "final_logit_softcapping", 30.0f);
   }
+  add_expert_metadata(w, s);
   if (s.n_window > 0 && model::find_architecture(s.arch, "model maker").window_period == 0)
     fail("model maker: architecture '{}' has no sliding window (--window)", s.arch);
   if (f.window_key || s.n_window > 0)
@@ -304,11 +355,13 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& s) {
     add_spm_vocab(w, synthetic_vocab(s.n_vocab));
 }
 
-void for_each_model_tensor(const ModelShape& s, bool tied_output,
+void for_each_model_tensor(const ModelShape& shape, bool tied_output,
                            const std::function<void(const std::string&, std::vector<int64_t>)>& add) {
+  const ModelShape s = with_expert_defaults(shape);
   const model::Architecture& arch = model::find_architecture(s.arch, "model maker");
   const model::ModelConfig c = shape_config(s);
   auto wanted = [&](const model::TensorSpec& t) {
+    if (!model::present_in(t, s.n_expert > 0)) return false;
     if (!t.optional) return true;
     if (t.role == model::Role::RopeFactorsLong || t.role == model::Role::RopeFactorsShort) return s.longrope_orig_ctx > 0;
     return t.role == model::Role::Output && !tied_output;
@@ -337,7 +390,7 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
   // llama.cpp's tools name a mixture by this key; without it they guess from the
   // commonest tensor type, which cannot tell Q4_K_S from Q4_K_M.
   if (o.mix) w.set_u32("general.file_type", quant_mix_file_type(*o.mix));
-  const MixedModel mixed{s.n_layer, !o.tied_output, s.n_head / s.n_head_kv};
+  const MixedModel mixed{s.n_layer, !o.tied_output, s.n_head / s.n_head_kv, with_expert_defaults(s).n_expert};
   size_t count = 0, index = 0;
   for_each_model_tensor(s, o.tied_output, [&](const std::string&, std::vector<int64_t>) { ++count; });
   Rng rng{o.seed};
@@ -346,8 +399,10 @@ void write_random_model(const std::string& path, const RandomModelOptions& o) {
   for_each_model_tensor(s, o.tied_output, [&](const std::string& name, std::vector<int64_t> ne) {
     if (o.on_tensor) o.on_tensor(index++, count, name);
     const bool is_vector = ne.size() == 1;
-    const DType type = o.mix ? tensor_type_for(*o.mix, name, ne, mixed) : is_vector ? DType::F32 : o.weight_type;
-    const int64_t cols = ne[0], rows = is_vector ? 1 : ne[1];
+    const DType type = o.mix                                  ? tensor_type_for(*o.mix, name, ne, mixed)
+                       : is_vector || is_expert_router(name) ? DType::F32
+                                                             : o.weight_type;
+    const int64_t cols = ne[0], rows = is_vector ? 1 : ne[1] * (ne.size() == 3 ? ne[2] : 1);
     const size_t stride = row_bytes(type, cols);
     // Uniform on [-a, a] has variance a^2 / 3: a = sqrt(3 / fan_in) matches N(0, 1/fan_in).
     const float scale = is_vector ? 0.1f : std::sqrt(3.0f / static_cast<float>(cols));
@@ -390,6 +445,10 @@ void make_random_model(const std::string& path, const RandomModelSpec& spec) {
   o.shape.arch = spec.arch;
   over(o.shape.n_window, spec.sliding_window);
   over(o.shape.longrope_orig_ctx, spec.longrope_orig_ctx);
+  over(o.shape.n_expert, spec.n_expert);
+  over(o.shape.n_expert_used, spec.n_expert_used);
+  over(o.shape.n_ff_exp, spec.n_ff_exp);
+  over(o.shape.n_ff_shexp, spec.n_ff_shexp);
   const auto choice = engine::parse_weight_type(spec.weight_type);
   if (const auto* mix = std::get_if<engine::QuantMix>(&choice))
     o.mix = *mix;

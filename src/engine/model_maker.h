@@ -20,8 +20,18 @@ struct ModelShape {
   int64_t n_vocab = 512, n_embd = 64, n_layer = 2, n_head = 4, n_head_kv = 2, n_ff = 96, n_ctx = 256;
   std::string arch = "llama";  // general.architecture (model::architecture_names())
   int64_t n_window = 0;        // sliding window of the families that have one; 0: n_ctx
+  // Mixture of experts: expert count (0: dense, or 8 for families that always
+  // have experts), experts per token (0: 2), an expert's feed-forward dim (llama:
+  // n_ff; Qwen MoE families, 0: n_ff / experts per token) and the shared expert's
+  // (qwen2moe; 0: n_ff).
+  int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;
   int64_t longrope_orig_ctx = 0;  // LongRoPE's original context (< n_ctx), factors and keys; 0: none
 };
+
+// The shape with the expert defaults above filled in; throws UsageError for an
+// expert setting the family cannot hold (experts for a dense-only family,
+// more experts per token than experts, an expert dim for llama).
+ModelShape with_expert_defaults(ModelShape shape);
 
 // Named shapes: "tiny", "110m" (dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000),
 // "tinyllama-1.1b" (dim 2048, 22 layers, 32 heads, 4 kv heads, ffn 5632, vocab 32000).

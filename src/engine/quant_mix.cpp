@@ -61,7 +61,17 @@ DType ffn_down_type(QuantMix mix, int64_t i, const MixedModel& model, DType base
   }
 }
 
-DType attn_output_type(QuantMix mix, DType base) {
+DType attn_output_type(QuantMix mix, const MixedModel& model, DType base) {
+  if (model.n_expert == 8) {  // Mixtral's rule replaces the dense one
+    switch (mix) {
+      case QuantMix::Q2_K:
+      case QuantMix::Q3_K_S:
+      case QuantMix::Q3_K_M:
+      case QuantMix::Q4_K_S:
+      case QuantMix::Q4_K_M: return DType::Q5_K;
+      default: return base;
+    }
+  }
   switch (mix) {
     case QuantMix::Q2_K: return DType::Q3_K;
     case QuantMix::Q3_K_M: return DType::Q4_K;
@@ -78,9 +88,15 @@ DType rule_type(QuantMix mix, std::string_view name, const MixedModel& model) {
   const auto layer = block_index(name);
   if (!layer) return base;
   const std::string_view role = name.substr(name.find('.', 4) + 1);
-  if (role == "attn_v.weight") return attn_v_type(mix, *layer, model, base);
-  if (role == "ffn_down.weight") return ffn_down_type(mix, *layer, model, base);
-  if (role == "attn_output.weight") return attn_output_type(mix, base);
+  // 8 experts (Mixtral): attn_v and attn_k whatever the mixture ("trades just ~128MB").
+  const bool eight_experts = model.n_expert == 8;
+  if (role == "attn_v.weight") return eight_experts ? DType::Q8_0 : attn_v_type(mix, *layer, model, base);
+  if (role == "attn_k.weight") return eight_experts ? DType::Q8_0 : base;
+  // llama.cpp matches "ffn_down" anywhere in the name: the experts' stack and the
+  // shared expert's matrix take the dense rule, by the layer in their name.
+  if (role == "ffn_down.weight" || role == "ffn_down_exps.weight" || role == "ffn_down_shexp.weight")
+    return ffn_down_type(mix, *layer, model, base);
+  if (role == "attn_output.weight") return attn_output_type(mix, model, base);
   return base;
 }
 
@@ -124,8 +140,13 @@ std::optional<int64_t> block_index(std::string_view name) {
   return index;
 }
 
+bool is_expert_router(std::string_view name) {
+  constexpr std::string_view suffix = ".ffn_gate_inp.weight";
+  return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+}
+
 DType tensor_type_for(QuantMix mix, std::string_view name, const std::vector<int64_t>& ne, const MixedModel& model) {
-  if (ne.size() < 2) return DType::F32;
+  if (ne.size() < 2 || is_expert_router(name)) return DType::F32;
   const DType want = rule_type(mix, name, model);
   const int64_t row = ne[0];
   if (row % dtype_info(want).block_size == 0) return want;

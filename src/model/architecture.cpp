@@ -95,6 +95,36 @@ std::vector<TensorSpec> swiglu_tensors(bool fused_gate_up) {
   return t;
 }
 
+// Mixture of experts (llama.cpp's names): the router, then each projection of all
+// experts in one 3-D tensor, ne = [cols, rows, n_expert].
+std::vector<TensorSpec> expert_tensors() {
+  return {
+      {Role::FfnGateInp, "blk.{}.ffn_gate_inp.weight", Dim::Embd, Dim::Expert, false, When::Experts},
+      {Role::FfnGateExps, "blk.{}.ffn_gate_exps.weight", Dim::Embd, Dim::FfExp, false, When::Experts, Dim::Expert},
+      {Role::FfnUpExps, "blk.{}.ffn_up_exps.weight", Dim::Embd, Dim::FfExp, false, When::Experts, Dim::Expert},
+      {Role::FfnDownExps, "blk.{}.ffn_down_exps.weight", Dim::FfExp, Dim::Embd, false, When::Experts, Dim::Expert},
+  };
+}
+
+// Qwen2-MoE's shared expert: a SwiGLU every token goes through, gated by sigmoid(w . x).
+std::vector<TensorSpec> shared_expert_tensors() {
+  return {
+      {Role::FfnGateInpShexp, "blk.{}.ffn_gate_inp_shexp.weight", Dim::Embd},
+      {Role::FfnGateShexp, "blk.{}.ffn_gate_shexp.weight", Dim::Embd, Dim::FfShexp},
+      {Role::FfnUpShexp, "blk.{}.ffn_up_shexp.weight", Dim::Embd, Dim::FfShexp},
+      {Role::FfnDownShexp, "blk.{}.ffn_down_shexp.weight", Dim::FfShexp, Dim::Embd},
+  };
+}
+
+// A gated feed-forward without experts, experts instead when the model has them.
+std::vector<TensorSpec> swiglu_or_expert_tensors() {
+  std::vector<TensorSpec> t = swiglu_tensors(false);
+  for (TensorSpec& spec : t)
+    if (spec.role != Role::FfnNorm) spec.when = When::Dense;
+  for (const TensorSpec& spec : expert_tensors()) t.push_back(spec);
+  return t;
+}
+
 std::vector<TensorSpec> concat(std::initializer_list<std::vector<TensorSpec>> parts) {
   std::vector<TensorSpec> all;
   for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
@@ -106,7 +136,13 @@ std::vector<TensorSpec> decoder_tensors() {
   return concat({embedding_and_head(true), attention_tensors(false), swiglu_tensors(false)});
 }
 
-std::vector<TensorSpec> qk_norms() {
+std::vector<TensorSpec> qkv_bias_tensors() {
+  return {{Role::AttnQBias, "blk.{}.attn_q.bias", Dim::QDim},
+          {Role::AttnKBias, "blk.{}.attn_k.bias", Dim::KvDim},
+          {Role::AttnVBias, "blk.{}.attn_v.bias", Dim::KvDim}};
+}
+
+std::vector<TensorSpec> qk_norm_tensors() {
   return {{Role::AttnQNorm, "blk.{}.attn_q_norm.weight", Dim::HeadDim},
           {Role::AttnKNorm, "blk.{}.attn_k_norm.weight", Dim::HeadDim}};
 }
@@ -123,24 +159,51 @@ Architecture family(std::string_view name, std::vector<TensorSpec> tensors) {
   return a;
 }
 
+// Qwen2-MoE (Qwen1.5-MoE, Qwen2-57B-A14B): Qwen2's attention, experts whose top-k
+// weights are not renormalised, and a shared expert. The head is never tied.
+void add_moe_families(std::vector<Architecture>& all) {
+  Architecture& qwen2moe = all.emplace_back(family(
+      "qwen2moe", concat({embedding_and_head(false), attention_tensors(false), qkv_bias_tensors(),
+                          {{Role::FfnNorm, "blk.{}.ffn_norm.weight", Dim::Embd}}, expert_tensors(),
+                          shared_expert_tensors()})));
+  qwen2moe.rope_neox = true;
+  qwen2moe.attention.qkv_bias = true;
+  qwen2moe.channel = ChannelKind::MoE;
+  qwen2moe.experts = Experts::Required;
+  qwen2moe.expert_options.shared = true;
+
+  // Qwen3-MoE (Qwen3-30B-A3B, 235B-A22B): Qwen3's attention (per-head q/k RMSNorm,
+  // no biases), experts with renormalised top-k weights, no shared expert.
+  Architecture& qwen3moe = all.emplace_back(family(
+      "qwen3moe", concat({embedding_and_head(true), attention_tensors(false), qk_norm_tensors(),
+                          {{Role::FfnNorm, "blk.{}.ffn_norm.weight", Dim::Embd}}, expert_tensors()})));
+  qwen3moe.rope_neox = true;
+  qwen3moe.attention.qk_norm = true;
+  qwen3moe.channel = ChannelKind::MoE;
+  qwen3moe.experts = Experts::Required;
+  qwen3moe.expert_options.renormalize = true;
+}
+
 std::vector<Architecture> make_architectures() {
   std::vector<Architecture> all;
   // Llama 1/2/3, TinyLlama, SmolLM, Mistral. A file that has
   // llama.attention.sliding_window (Mistral 7B v0.1: 4096) windows every layer;
-  // without the key (the default 0) every layer sees every position.
-  Architecture& llama = all.emplace_back(family("llama", decoder_tensors()));
+  // without the key (the default 0) every layer sees every position. Mixtral
+  // when llama.expert_count > 0 (experts instead of the dense feed-forward, top-k
+  // weights renormalised: llama.cpp's llm_build_moe_ffn with norm_w).
+  Architecture& llama = all.emplace_back(
+      family("llama", concat({embedding_and_head(true), attention_tensors(false), swiglu_or_expert_tensors()})));
   llama.window_period = 1;
+  llama.experts = Experts::Optional;
+  llama.expert_options.renormalize = true;
 
   // Qwen2 / 2.5 (and their coder models): biases on q, k, v; NeoX rope.
-  Architecture& qwen2 = all.emplace_back(family(
-      "qwen2", concat({decoder_tensors(), {{Role::AttnQBias, "blk.{}.attn_q.bias", Dim::QDim},
-                                        {Role::AttnKBias, "blk.{}.attn_k.bias", Dim::KvDim},
-                                        {Role::AttnVBias, "blk.{}.attn_v.bias", Dim::KvDim}}})));
+  Architecture& qwen2 = all.emplace_back(family("qwen2", concat({decoder_tensors(), qkv_bias_tensors()})));
   qwen2.rope_neox = true;
   qwen2.attention.qkv_bias = true;
 
   // Qwen3: per-head RMSNorm of q and k; no biases.
-  Architecture& qwen3 = all.emplace_back(family("qwen3", concat({decoder_tensors(), qk_norms()})));
+  Architecture& qwen3 = all.emplace_back(family("qwen3", concat({decoder_tensors(), qk_norm_tensors()})));
   qwen3.rope_neox = true;
   qwen3.attention.qk_norm = true;
 
@@ -170,7 +233,7 @@ std::vector<Architecture> make_architectures() {
   // five of every six layers, which rotate with base 10000 (the global layers
   // with the file's base and scaling). ik_llama.cpp requires the window key; its
   // 27B model (62 layers) scales queries by n_embd / n_head.
-  Architecture& gemma3 = all.emplace_back(family("gemma3", concat({decoder_tensors(), qk_norms(), gemma_post_norms()})));
+  Architecture& gemma3 = all.emplace_back(family("gemma3", concat({decoder_tensors(), qk_norm_tensors(), gemma_post_norms()})));
   gemma3.rope_neox = true;
   gemma3.channel = ChannelKind::GeGLU;
   gemma3.embed_scale = true;
@@ -198,6 +261,8 @@ std::vector<Architecture> make_architectures() {
   bert.attention.output_bias = true;
   bert.attention.rope = false;
   bert.attention.causal = false;
+
+  add_moe_families(all);
   return all;
 }
 
@@ -221,8 +286,10 @@ const Architecture& find_architecture(const std::string& name, const std::string
 }
 
 std::vector<LayerSpec> block_schedule(const Architecture& arch, const ModelConfig& c) {
-  std::vector<LayerSpec> layers(static_cast<size_t>(c.n_layer),
-                                LayerSpec{arch.norm, arch.post_norms, arch.placement, arch.mixer, arch.attention, arch.channel});
+  const ChannelKind channel = c.n_expert > 0 ? ChannelKind::MoE : arch.channel;
+  std::vector<LayerSpec> layers(
+      static_cast<size_t>(c.n_layer),
+      LayerSpec{arch.norm, arch.post_norms, arch.placement, arch.mixer, arch.attention, channel, arch.expert_options});
   for (int64_t l = 0; l < c.n_layer; ++l) {
     AttentionOptions& a = layers[static_cast<size_t>(l)].attention;
     a.softcap = c.attn_softcap;
@@ -254,11 +321,15 @@ std::vector<int64_t> tensor_shape(const TensorSpec& spec, const ModelConfig& c) 
       case Dim::RopeHalf: return c.rope_dim / 2;
       case Dim::CtxTrain: return c.n_ctx_train;
       case Dim::TokenTypes: return c.n_token_types;
+      case Dim::Expert: return c.n_expert;
+      case Dim::FfExp: return c.n_ff_exp;
+      case Dim::FfShexp: return c.n_ff_shexp;
     }
     return 0;
   };
   if (spec.ne1 == Dim::None) return {dim(spec.ne0)};
-  return {dim(spec.ne0), dim(spec.ne1)};
+  if (spec.ne2 == Dim::None) return {dim(spec.ne0), dim(spec.ne1)};
+  return {dim(spec.ne0), dim(spec.ne1), dim(spec.ne2)};
 }
 
 }  // namespace tessera::model

@@ -19,6 +19,7 @@ enum class ChannelKind {
   SwiGLU,   // down(silu(gate x) * up x)
   GeGLU,    // down(gelu(gate x) * up x)  (Gemma)
   GeluMlp,  // down(gelu(up x + b) ) + b  (GPT-2)
+  MoE,      // each token's top-k experts, each a SwiGLU, weighted by the router (Mixtral, Qwen-MoE)
 };
 enum class NormKind {
   RMSNorm,    // x / rms(x) * w
@@ -72,20 +73,41 @@ enum class Role : uint8_t {
   FfnDown,
   FfnDownBias,
   FfnPostNorm,
+  FfnGateInp,    // the router: n_expert logits per token
+  FfnGateExps,   // n_expert matrices in one 3-D tensor (bound as row views)
+  FfnUpExps,
+  FfnDownExps,
+  FfnGateInpShexp,  // the shared expert's sigmoid gate (one row: a vector)
+  FfnGateShexp,
+  FfnUpShexp,
+  FfnDownShexp,
   RopeFactorsLong,  // LongRoPE (Phi-3 128k, Phi-3.5): per-dim factors of long and short contexts
   RopeFactorsShort,
 };
 
 // A tensor dimension in terms of the hyper-parameters.
-enum class Dim : uint8_t { None, Embd, Vocab, QDim, KvDim, QkvDim, Ff, Ff2, HeadDim, RopeHalf, CtxTrain, TokenTypes };
+enum class Dim : uint8_t {
+  None, Embd, Vocab, QDim, KvDim, QkvDim, Ff, Ff2, HeadDim, RopeHalf, CtxTrain, TokenTypes,
+  Expert, FfExp, FfShexp,  // n_expert, an expert's and the shared expert's feed-forward dims
+};
+
+// Which models of a family have a tensor: all, or only those with (without) experts.
+enum class When : uint8_t { Always, Dense, Experts };
 
 struct TensorSpec {
   Role role;
   std::string_view name;  // per-layer names hold "{}" for the layer index
   Dim ne0, ne1 = Dim::None;  // GGUF order: ne0 is the row length; ne1 None for a vector
   bool optional = false;
+  When when = When::Always;
+  Dim ne2 = Dim::None;  // a stack of matrices (the experts); None for a vector or matrix
   bool per_layer() const { return name.find("{}") != std::string_view::npos; }
 };
+
+// Does a model with (without) experts have this tensor?
+inline bool present_in(const TensorSpec& spec, bool has_experts) {
+  return spec.when == When::Always || (spec.when == When::Experts) == has_experts;
+}
 
 // Options of the attention mixer that a family fixes for all its layers.
 struct AttentionOptions {
@@ -112,6 +134,14 @@ struct ConfigDefaults {
   int64_t embd_query_scale_layers = 0;
 };
 
+// Mixture of experts, where the family has it: <arch>.expert_count experts of
+// which each token uses <arch>.expert_used_count, chosen by the router's softmax.
+enum class Experts : uint8_t { None, Optional, Required };  // Optional: llama (Mixtral when expert_count > 0)
+struct ExpertOptions {
+  bool renormalize = false;  // top-k weights divided by their sum (Mixtral, Qwen3-MoE; not Qwen2-MoE)
+  bool shared = false;       // a shared expert, gated by sigmoid(w . x), added to every token (Qwen2-MoE)
+};
+
 struct Architecture {
   std::string_view name;  // general.architecture
   MixerKind mixer = MixerKind::Attention;
@@ -130,6 +160,8 @@ struct Architecture {
   bool post_norms = false;   // mixer and channel outputs RMS-normed before the residual add
   NormPlacement placement = NormPlacement::Pre;
   ModelOutput output = ModelOutput::Logits;
+  Experts experts = Experts::None;  // a model with experts has ChannelKind::MoE layers
+  ExpertOptions expert_options;
   std::vector<TensorSpec> tensors;
 };
 
@@ -142,6 +174,7 @@ struct LayerSpec {
   MixerKind mixer;
   AttentionOptions attention;
   ChannelKind channel;
+  ExpertOptions experts;  // ChannelKind::MoE
 };
 
 // The description of a GGUF architecture name; throws Error naming `source` and the
@@ -152,7 +185,7 @@ std::vector<std::string> architecture_names();
 // One LayerSpec per layer of a model of this family.
 std::vector<LayerSpec> block_schedule(const Architecture& arch, const ModelConfig& config);
 
-// The tensor's shape (GGUF order) for these hyper-parameters.
+// The tensor's shape (GGUF order) for these hyper-parameters: 1, 2 or 3 dims.
 std::vector<int64_t> tensor_shape(const TensorSpec& spec, const ModelConfig& config);
 
 }  // namespace tessera::model

@@ -7,6 +7,7 @@
 #include "kernels/kernels.h"
 #include "model/attention_mixer.h"
 #include "model/feed_forward.h"
+#include "model/moe_channel.h"
 #include "model/token_ranges.h"
 
 namespace tessera::model {
@@ -163,6 +164,9 @@ void Model::run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, con
         break;
       case ChannelKind::GeluMlp:
         gelu_mlp_channel(pool, c, blk.mlp, buf, n);
+        break;
+      case ChannelKind::MoE:
+        moe_channel(pool, c, layer.experts, blk.experts, buf, n);
         break;
     }
     if (layer.post_norms) post_norm(blk.mlp.post_norm);

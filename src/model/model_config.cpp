@@ -14,6 +14,34 @@ int64_t positive(const io::Metadata& meta, const std::string& key, int64_t value
   return value;
 }
 
+// Experts: how many, how many per token, and their feed-forward dims, with
+// llama.cpp's defaults (llama: n_ff per expert; Qwen-MoE: the expert_* keys,
+// else n_ff / n_expert_used and n_ff).
+void read_expert_config(const io::Metadata& meta, const Architecture& arch, ModelConfig& c) {
+  const std::string p = c.arch + ".";
+  const bool has_count = meta.has(p + "expert_count") && meta.get_int(p + "expert_count") != 0;
+  if (!has_count) {
+    if (arch.experts == Experts::Required) fail("{}: {}expert_count is missing or 0", meta.source, p);
+    return;
+  }
+  if (arch.experts == Experts::None)
+    fail("{}: {}expert_count is set, but Tessera has no experts for {} models", meta.source, p, c.arch);
+  c.n_expert = positive(meta, p + "expert_count", meta.get_int(p + "expert_count"), 256);
+  c.n_expert_used = positive(meta, p + "expert_used_count", meta.get_int(p + "expert_used_count"), 256);
+  if (c.n_expert_used > c.n_expert)
+    fail("{}: {}expert_used_count ({}) exceeds expert_count ({})", meta.source, p, c.n_expert_used, c.n_expert);
+  const bool qwen_keys = arch.experts == Experts::Required;
+  c.n_ff_exp = qwen_keys ? c.n_ff / c.n_expert_used : c.n_ff;
+  if (qwen_keys && meta.has(p + "expert_feed_forward_length"))
+    c.n_ff_exp = positive(meta, p + "expert_feed_forward_length", meta.get_int(p + "expert_feed_forward_length"), 1 << 22);
+  if (c.n_ff_exp <= 0) fail("{}: {}expert feed-forward dim is 0", meta.source, p);
+  if (!arch.expert_options.shared) return;
+  c.n_ff_shexp = c.n_ff;
+  if (meta.has(p + "expert_shared_feed_forward_length"))
+    c.n_ff_shexp = positive(meta, p + "expert_shared_feed_forward_length",
+                            meta.get_int(p + "expert_shared_feed_forward_length"), 1 << 22);
+}
+
 // An embedding model's pooling, and its token types when its schema has them.
 void read_encoder_keys(const io::Metadata& meta, const Architecture& arch, ModelConfig& c) {
   const std::string p = c.arch + ".";
@@ -99,6 +127,7 @@ ModelConfig read_model_config(const io::Metadata& meta) {
 
   for (const TensorSpec& t : arch.tensors)
     if (t.role == Role::PosEmbd) c.max_positions = c.n_ctx_train;
+  read_expert_config(meta, arch, c);
   const ConfigDefaults& d = arch.defaults;
   // 0 says "no window": Phi-4's files are phi3 ones without a window.
   if (meta.has(p + "attention.sliding_window") && meta.get_int(p + "attention.sliding_window") == 0)

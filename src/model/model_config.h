@@ -38,6 +38,10 @@ struct ModelConfig {
   float attn_softcap = 0;   // <arch>.attn_logit_softcapping (Gemma 2); 0: none
   float final_softcap = 0;  // <arch>.final_logit_softcapping: logits through cap * tanh(x / cap); 0: none
   float attn_scale = 0;     // scores scale; 1 / sqrt(head_dim) unless the family says otherwise
+  int64_t n_expert = 0;       // <arch>.expert_count; 0: a dense feed-forward
+  int64_t n_expert_used = 0;  // <arch>.expert_used_count: experts per token (top-k)
+  int64_t n_ff_exp = 0;       // an expert's feed-forward dim
+  int64_t n_ff_shexp = 0;     // the shared expert's (families that have one)
   int64_t n_token_types = 0;  // rows of the token-type embeddings (tokenizer.ggml.token_type_count; BERT)
   Pooling pooling = Pooling::None;  // <arch>.pooling_type: how an embedding model pools its tokens
 

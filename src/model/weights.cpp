@@ -22,12 +22,19 @@ class Binder {
   }
 
   Matrix matrix(std::string_view name, int64_t rows, int64_t cols) const {
-    const auto& t = require(name);
-    check_shape(t, {cols, rows});
-    if (!kernels::supports(t.type))
-      fail("{}: tensor '{}' has type {}, which Tessera cannot compute yet", file_.path, t.name,
-           dtype_name(t.type));
+    const auto& t = computable(name, {cols, rows});
     return Matrix{t.type, t.data, rows, cols};
+  }
+
+  // A 3-D tensor of n matrices (GGUF ne = [cols, rows, n]) as n row views.
+  std::vector<Matrix> stack(std::string_view name, int64_t n, int64_t rows, int64_t cols) const {
+    if (!find(name)) refuse_per_expert_layout(name);
+    const auto& t = computable(name, {cols, rows, n});
+    std::vector<Matrix> out;
+    const size_t bytes = row_bytes(t.type, cols) * static_cast<size_t>(rows);
+    for (int64_t e = 0; e < n; ++e)
+      out.push_back(Matrix{t.type, static_cast<const uint8_t*>(t.data) + static_cast<size_t>(e) * bytes, rows, cols});
+    return out;
   }
 
   // Norm weights and similar short vectors are used as F32; other types are
@@ -45,6 +52,27 @@ class Binder {
   }
 
  private:
+  // Mixtral files converted before the 3-D stacks hold one 2-D tensor per expert
+  // (blk.N.ffn_gate.E.weight); llama.cpp c392e5094 no longer reads them either.
+  void refuse_per_expert_layout(std::string_view stack_name) const {
+    constexpr std::string_view suffix = "_exps.weight";
+    if (!stack_name.ends_with(suffix)) return;
+    const std::string first = fmt::format("{}.0.weight", stack_name.substr(0, stack_name.size() - suffix.size()));
+    if (find(first))
+      fail("{}: required tensor '{}' is missing: the file has one tensor per expert ('{}'), an old Mixtral layout "
+           "that Tessera (like llama.cpp) does not read; convert the model again",
+           file_.path, stack_name, first);
+  }
+
+  const io::TensorInfo& computable(std::string_view name, const std::vector<int64_t>& shape) const {
+    const auto& t = require(name);
+    check_shape(t, shape);
+    if (!kernels::supports(t.type))
+      fail("{}: tensor '{}' has type {}, which Tessera cannot compute yet", file_.path, t.name,
+           dtype_name(t.type));
+    return t;
+  }
+
   void check_shape(const io::TensorInfo& t, const std::vector<int64_t>& want) const {
     if (t.ne != want)
       fail("{}: tensor '{}' has shape [{}], expected [{}]", file_.path, t.name, fmt::join(t.ne, ", "),
@@ -72,6 +100,10 @@ Matrix* matrix_slot(ModelWeights& w, BlockWeights* blk, Role role) {
     case Role::FfnGate: return &blk->mlp.gate;
     case Role::FfnUp: return &blk->mlp.up;
     case Role::FfnDown: return &blk->mlp.down;
+    case Role::FfnGateInp: return &blk->experts.router;
+    case Role::FfnGateShexp: return &blk->experts.shared_gate;
+    case Role::FfnUpShexp: return &blk->experts.shared_up;
+    case Role::FfnDownShexp: return &blk->experts.shared_down;
     default: return nullptr;
   }
 }
@@ -99,6 +131,16 @@ const float** vector_slot(ModelWeights& w, BlockWeights* blk, Role role) {
     case Role::AttnQNorm: return &blk->attention.q_norm;
     case Role::AttnKNorm: return &blk->attention.k_norm;
     case Role::FfnNorm: return &blk->channel_norm;
+    case Role::FfnGateInpShexp: return &blk->experts.shared_gate_inp;
+    default: return nullptr;
+  }
+}
+
+std::vector<Matrix>* stack_slot(BlockWeights* blk, Role role) {
+  switch (role) {
+    case Role::FfnGateExps: return &blk->experts.gate;
+    case Role::FfnUpExps: return &blk->experts.up;
+    case Role::FfnDownExps: return &blk->experts.down;
     default: return nullptr;
   }
 }
@@ -122,9 +164,11 @@ ModelWeights bind_weights(const io::ModelFile& file, const Architecture& arch, c
   Binder b(file, w);
   w.blocks.resize(static_cast<size_t>(c.n_layer));
   auto bind = [&](const TensorSpec& spec, const std::string& name, BlockWeights* blk) {
-    if (spec.optional && !b.find(name)) return;
+    if (!present_in(spec, c.n_expert > 0) || (spec.optional && !b.find(name))) return;
     const std::vector<int64_t> ne = tensor_shape(spec, c);
-    if (spec.role == Role::AttnQKV) {
+    if (std::vector<Matrix>* experts = ne.size() == 3 ? stack_slot(blk, spec.role) : nullptr) {
+      *experts = b.stack(name, ne[2], ne[1], ne[0]);
+    } else if (spec.role == Role::AttnQKV) {
       split_rows(b.matrix(name, ne[1], ne[0]),
                  {{&blk->attention.q, c.q_dim()}, {&blk->attention.k, c.kv_dim()}, {&blk->attention.v, c.kv_dim()}});
     } else if (spec.role == Role::AttnQKVBias) {
@@ -159,10 +203,14 @@ namespace {
 
 std::vector<Matrix*> matrices_to_repack(ModelWeights& w) {
   std::vector<Matrix*> out;
-  for (auto& b : w.blocks)
+  for (auto& b : w.blocks) {
     for (Matrix* m : {&b.attention.q, &b.attention.k, &b.attention.v, &b.attention.o, &b.mlp.gate, &b.mlp.up,
-                      &b.mlp.down})
+                      &b.mlp.down, &b.experts.router, &b.experts.shared_gate, &b.experts.shared_up,
+                      &b.experts.shared_down})
       out.push_back(m);
+    for (auto* stack : {&b.experts.gate, &b.experts.up, &b.experts.down})
+      for (Matrix& m : *stack) out.push_back(&m);
+  }
   out.push_back(&w.output);  // a tied head gets its own copy; token_embd stays plain
   std::erase_if(out, [](const Matrix* m) {  // absent (a GELU MLP's gate) or used as stored
     return m->data == nullptr || kernels::preferred_layout(m->type) == kernels::WeightLayout::Plain;

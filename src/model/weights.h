@@ -66,6 +66,16 @@ struct FeedForwardWeights {
   const float* post_norm = nullptr;  // n_embd (LayerSpec::post_norms)
 };
 
+// Mixture of experts: the router (n_expert rows), each expert's SwiGLU matrices
+// (row views of the file's 3-D tensors), and the shared expert where the family
+// has one (ExpertOptions::shared).
+struct ExpertWeights {
+  Matrix router;
+  std::vector<Matrix> gate, up, down;  // one per expert
+  Matrix shared_gate, shared_up, shared_down;
+  const float* shared_gate_inp = nullptr;  // n_embd: sigmoid(w . x) scales the shared expert
+};
+
 struct BlockWeights {
   const float* mixer_norm = nullptr;
   const float* mixer_norm_bias = nullptr;  // LayerNorm only
@@ -73,6 +83,7 @@ struct BlockWeights {
   const float* channel_norm = nullptr;
   const float* channel_norm_bias = nullptr;
   FeedForwardWeights mlp;
+  ExpertWeights experts;
 };
 
 struct ModelWeights {

@@ -355,7 +355,36 @@ TEST(CliMkmodel, WritesLoadableModelOfTheAskedShape) {
   EXPECT_EQ(test::read_file(out), test::read_file(dir.file("m2.gguf")));
 }
 
+// Experts: Mixtral's layout (llama + expert_count) and qwen2moe's, each a file
+// that loads and runs.
+TEST(CliMkmodel, WritesExpertModels) {
+  test::TempDir dir;
+  const std::string mixtral = dir.file("mixtral.gguf"), qwen = dir.file("qwen2moe.gguf");
+  auto r = run_tessera("mkmodel " + q(mixtral) + " --type q8_0 --experts 8 --experts-used 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto f = io::open_model_file(mixtral);
+  EXPECT_EQ(f.meta.get_int("llama.expert_count"), 8);
+  EXPECT_EQ(f.meta.get_int("llama.expert_used_count"), 2);
+  EXPECT_EQ(f.find_tensor("blk.1.ffn_up_exps.weight")->ne, (std::vector<int64_t>{64, 96, 8}));
+  EXPECT_EQ(f.find_tensor("blk.1.ffn_up_exps.weight")->type, DType::Q8_0);
+  EXPECT_EQ(f.find_tensor("blk.1.ffn_gate_inp.weight")->type, DType::F32);
+  EXPECT_EQ(f.find_tensor("blk.1.ffn_up.weight"), nullptr);
+  EXPECT_EQ(run_tessera("run -m " + q(mixtral) + " -p 'abc' -n 5 --temp 0").exit_code, 0);
+  r = run_tessera("mkmodel " + q(qwen) + " --arch qwen2moe --expert-ffn 32 --shared-expert-ffn 64");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  f = io::open_model_file(qwen);
+  EXPECT_EQ(f.meta.get_int("qwen2moe.expert_count"), 8);
+  EXPECT_EQ(f.meta.get_int("qwen2moe.expert_feed_forward_length"), 32);
+  EXPECT_EQ(f.meta.get_int("qwen2moe.expert_shared_feed_forward_length"), 64);
+  EXPECT_EQ(f.find_tensor("blk.0.ffn_down_shexp.weight")->ne, (std::vector<int64_t>{64, 64}));
+  EXPECT_EQ(f.find_tensor("blk.0.ffn_gate_inp_shexp.weight")->ne, (std::vector<int64_t>{64}));
+  EXPECT_EQ(run_tessera("run -m " + q(qwen) + " -p 'abc' -n 5 --temp 0").exit_code, 0);
+}
+
 TEST(CliMkmodel, BadArguments) {
+  expect_failure(run_tessera("mkmodel /tmp/x.gguf --experts 4 --experts-used 5"), 2, {"5 experts per token of 4"});
+  expect_failure(run_tessera("mkmodel /tmp/x.gguf --arch qwen2 --experts 4"), 2, {"'qwen2' has no experts"});
+  expect_failure(run_tessera("mkmodel /tmp/x.gguf --experts 4 --expert-ffn 32"), 2, {"feed-forward dim (--ffn)"});
   expect_failure(run_tessera("mkmodel /tmp/x.gguf --preset nope"), 2, {"nope", "tinyllama-1.1b"});
   expect_failure(run_tessera("mkmodel /tmp/x.gguf --type q7"), 2, {"q7"});
   expect_failure(run_tessera("mkmodel /tmp/x.gguf --dim 100 --heads 3"), 1, {"multiple of heads"});

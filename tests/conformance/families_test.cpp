@@ -21,6 +21,11 @@
 // on these log-probabilities, so GPT-2 (and Gemma 2, whose GeGLU uses the same
 // GELU) gets 3e-3 (measured 2.0e-3 on Gemma 2).
 //
+// mixtral is llama with experts (llama.expert_count 4, 2 per token); experts
+// add no float operation of another kind (a softmax over 4 router logits, and a
+// weighted sum of 2 expert outputs), so the same tolerance holds; a different
+// top-k choice would move log-probabilities by far more than it.
+//
 // qwen3 and gemma3 come from ik_llama.cpp (llama.cpp c392e5094 predates them).
 // Its server's /completion names the top tokens by text only, and its OpenAI
 // route (which has the ids) answers HTTP 500 ("invalid UTF-8") when a lone
@@ -34,6 +39,9 @@
 // Tessera (float q and weights) does not make: measured up to 6.9e-5 on
 // qwen3, so an F16-cache reference gets kF16CacheTolerance = 3e-4 (gemma3,
 // whose GELU error dominates, keeps 3e-3; measured 1.1e-4).
+// qwen3moe (4 experts, 2 per token) comes from ik_llama.cpp by the same route and
+// gets the F16-cache tolerance: its experts add only a 4-way softmax and a
+// weighted sum of 2 outputs, as mixtral's.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -159,7 +167,7 @@ TEST_P(FamilyFile, IsWhatMkmodelWrites) {
   const std::string model_path = kDir + GetParam() + "-tiny.gguf";
   const json spec = model_spec(GetParam());
   RandomModelSpec s;
-  s.arch = spec.value("arch", GetParam());
+  s.arch = spec.value("arch", std::string(GetParam()));
   s.preset = spec["preset"];
   s.n_vocab = spec["vocab"];
   s.tied_output = spec["tied"];
@@ -171,6 +179,10 @@ TEST_P(FamilyFile, IsWhatMkmodelWrites) {
   s.n_head_kv = spec.value("kv_heads", 0);
   s.n_ff = spec.value("ffn", 0);
   s.longrope_orig_ctx = spec.value("longrope_orig_ctx", 0);
+  s.n_expert = spec.value("experts", 0);
+  s.n_expert_used = spec.value("experts_used", 0);
+  s.n_ff_exp = spec.value("expert_ffn", 0);
+  s.n_ff_shexp = spec.value("shared_expert_ffn", 0);
   test::TempDir dir;
   const std::string made = dir.file("made.gguf");
   make_random_model(made, s);
@@ -185,10 +197,12 @@ std::string test_name(const testing::TestParamInfo<const char*>& i) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, Family,
-                         testing::Values("llama", "qwen2", "qwen3", "phi3", "phi3-longrope", "gpt2", "gemma2", "gemma3"),
+                         testing::Values("llama", "qwen2", "qwen3", "phi3", "phi3-longrope", "gpt2", "gemma2", "gemma3",
+                                         "mixtral", "qwen2moe", "qwen3moe"),
                          test_name);
 INSTANTIATE_TEST_SUITE_P(Families, FamilyFile,
-                         testing::Values("llama", "qwen2", "phi3", "phi3-longrope", "gpt2", "gemma2", "bert"),
+                         testing::Values("llama", "qwen2", "qwen3", "phi3", "phi3-longrope", "gpt2", "gemma2", "gemma3",
+                                         "bert", "mixtral", "qwen2moe", "qwen3moe"),
                          test_name);
 
 // BERT, an embedding model: the peer's token ids for each text ([CLS] ... [SEP])

@@ -51,7 +51,11 @@ class EngineTest : public testing::Test {
   // Logits after each prefix length in `at` of `toks`, the sequence alone, one
   // thread, the whole prompt in one step, then one token per step.
   static std::map<int64_t, std::vector<float>> alone(const std::vector<int32_t>& toks, int64_t prompt_len) {
-    Engine e(*model_, test::engine_options(512, 512, 1));
+    return alone(*model_, toks, prompt_len);
+  }
+  static std::map<int64_t, std::vector<float>> alone(const model::Model& m, const std::vector<int32_t>& toks,
+                                                     int64_t prompt_len) {
+    Engine e(m, test::engine_options(512, 512, 1));
     const SeqId s = e.add_sequence();
     std::map<int64_t, std::vector<float>> out;
     const int n_vocab = e.n_vocab();
@@ -64,6 +68,10 @@ class EngineTest : public testing::Test {
     return out;
   }
 
+  static int check_among_others(const model::Model& m, const std::vector<int32_t>& target, int64_t prompt_len,
+                                const std::map<int64_t, std::vector<float>>& want, int threads, int others,
+                                bool cached_prefix);
+
   static bool same_bits(const float* a, const std::vector<float>& b) {
     return std::memcmp(a, b.data(), b.size() * sizeof(float)) == 0;
   }
@@ -74,10 +82,62 @@ class EngineTest : public testing::Test {
 test::TempDir* EngineTest::dir_ = nullptr;
 model::Model* EngineTest::model_ = nullptr;
 
+// Runs `target` (its first prompt_len tokens as a prompt, then one token per
+// step) among `others` other sequences of other lengths that start at other
+// steps, at a given place among them, with prompts chunked at 48 tokens per
+// step, its first two blocks taken from the cache when `cached_prefix`; checks
+// every logits vector it gets against `want` and returns how many it checked.
+int EngineTest::check_among_others(const model::Model& m, const std::vector<int32_t>& target, int64_t prompt_len,
+                                   const std::map<int64_t, std::vector<float>>& want, int threads, int others,
+                                   bool cached_prefix) {
+  engine::EngineOptions o = test::engine_options(512, 48, threads);
+  o.kv_tokens = 8192;
+  Engine e(m, o);
+  e.feed(e.add_sequence(), tokens(5, 99));  // something ahead of everyone
+  if (cached_prefix) {
+    // Another sequence computes the first 64 tokens (+1) and ends.
+    const SeqId warm = e.add_sequence();
+    e.eval(warm, std::vector<int32_t>(target.begin(), target.begin() + 2 * kBlock + 1));
+    e.remove(warm);
+  }
+  std::vector<SeqId> other_ids;
+  std::vector<int64_t> other_left;  // decode tokens each still feeds
+  const int place = others / 2;     // the target's place among the others
+  SeqId t = -1;
+  for (int i = 0; i <= others; ++i) {
+    if (i == place) {
+      t = e.add_sequence();
+      e.feed(t, std::vector<int32_t>(target.begin(), target.begin() + prompt_len));
+    }
+    if (i == others) break;
+    other_ids.push_back(e.add_sequence());
+    e.feed(other_ids.back(), tokens(3 + 29 * i % 90, 200 + static_cast<uint32_t>(i)));
+    other_left.push_back(i % 4 * 3);
+  }
+  auto next = static_cast<size_t>(prompt_len);
+  int checked = 0;
+  for (int step = 0; step < 200 && next <= target.size(); ++step) {
+    e.step();
+    EXPECT_TRUE(e.info(t).error.empty()) << e.info(t).error;
+    if (!e.info(t).error.empty()) return checked;
+    if (e.info(t).n_pending == 0) {
+      EXPECT_TRUE(same_bits(e.logits(t), want.at(static_cast<int64_t>(next)))) << "after " << next << " tokens";
+      ++checked;
+      if (next == target.size()) break;
+      e.feed(t, &target[next++], 1);
+    }
+    for (size_t i = 0; i < other_ids.size(); ++i)  // the others decode a while, then end
+      if (e.info(other_ids[i]).n_pending == 0 && other_left[i]-- > 0) {
+        const int32_t tok = e.sample(other_ids[i]);
+        e.feed(other_ids[i], &tok, 1);
+      }
+  }
+  EXPECT_EQ(e.info(t).cached_tokens, cached_prefix ? 2 * kBlock : 0);
+  return checked;
+}
+
 // The target sequence (a 250-token prompt, then 12 decode tokens across the
-// first KV chunk's end at 256 positions) among 0, 1,
-// 3 or 15 other sequences of other lengths that start at other steps, at a
-// given place among them, with prompts chunked at 48 tokens per step, on 1 and
+// first KV chunk's end at 256 positions) among 0, 1, 3 or 15 others, on 1 and
 // 2 threads, with and without its first two blocks taken from the cache.
 TEST_F(EngineTest, LogitsAreBitIdenticalAloneOrInAnyBatch) {
   const auto target = tokens(262, 1);
@@ -88,49 +148,29 @@ TEST_F(EngineTest, LogitsAreBitIdenticalAloneOrInAnyBatch) {
       for (bool cached_prefix : {false, true}) {
         SCOPED_TRACE(testing::Message() << threads << " threads, " << others << " others, cached prefix "
                                         << cached_prefix);
-        engine::EngineOptions o = test::engine_options(512, 48, threads);
-        o.kv_tokens = 8192;
-        Engine e(*model_, o);
-        e.feed(e.add_sequence(), tokens(5, 99));  // something ahead of everyone
-        if (cached_prefix) {
-          // Another sequence computes the first 64 tokens (+1) and ends.
-          const SeqId warm = e.add_sequence();
-          e.eval(warm, std::vector<int32_t>(target.begin(), target.begin() + 2 * kBlock + 1));
-          e.remove(warm);
-        }
-        std::vector<SeqId> other_ids;
-        std::vector<int64_t> other_left;  // decode tokens each still feeds
-        const int place = others / 2;     // the target's place among the others
-        SeqId t = -1;
-        for (int i = 0; i <= others; ++i) {
-          if (i == place) {
-            t = e.add_sequence();
-            e.feed(t, std::vector<int32_t>(target.begin(), target.begin() + prompt_len));
-          }
-          if (i == others) break;
-          other_ids.push_back(e.add_sequence());
-          e.feed(other_ids.back(), tokens(3 + 29 * i % 90, 200 + static_cast<uint32_t>(i)));
-          other_left.push_back(i % 4 * 3);
-        }
-        auto next = static_cast<size_t>(prompt_len);
-        int checked = 0;
-        for (int step = 0; step < 200 && next <= target.size(); ++step) {
-          e.step();
-          ASSERT_TRUE(e.info(t).error.empty()) << e.info(t).error;
-          if (e.info(t).n_pending == 0) {
-            ASSERT_TRUE(same_bits(e.logits(t), want.at(static_cast<int64_t>(next)))) << "after " << next << " tokens";
-            ++checked;
-            if (next == target.size()) break;
-            e.feed(t, &target[next++], 1);
-          }
-          for (size_t i = 0; i < other_ids.size(); ++i)  // the others decode a while, then end
-            if (e.info(other_ids[i]).n_pending == 0 && other_left[i]-- > 0) {
-              const int32_t tok = e.sample(other_ids[i]);
-              e.feed(other_ids[i], &tok, 1);
-            }
-        }
-        EXPECT_EQ(checked, 13);
-        EXPECT_EQ(e.info(t).cached_tokens, cached_prefix ? 2 * kBlock : 0);
+        EXPECT_EQ(check_among_others(*model_, target, prompt_len, want, threads, others, cached_prefix), 13);
+      }
+}
+
+// The same with experts (llama with 4 experts, 2 per token): the batch's tokens
+// are grouped by expert, so which tokens share an expert's matmul changes with
+// the batch; a token's result must not.
+TEST_F(EngineTest, ExpertModelLogitsAreBitIdenticalAloneOrInAnyBatch) {
+  test::TinyModelSpec spec;
+  spec.n_ctx = 512;
+  spec.n_expert = 4;
+  spec.n_expert_used = 2;
+  test::make_tiny_model(spec).write(dir_->file("moe.gguf"));
+  const model::Model moe(std::make_shared<const io::ModelFile>(io::open_model_file(dir_->file("moe.gguf"))));
+  const auto target = tokens(80, 3);
+  const int64_t prompt_len = 70;
+  const auto want = alone(moe, target, prompt_len);
+  for (int threads : {1, 2})
+    for (int others : {0, 3, 15})
+      for (bool cached_prefix : {false, true}) {
+        SCOPED_TRACE(testing::Message() << threads << " threads, " << others << " others, cached prefix "
+                                        << cached_prefix);
+        EXPECT_EQ(check_among_others(moe, target, prompt_len, want, threads, others, cached_prefix), 11);
       }
 }
 

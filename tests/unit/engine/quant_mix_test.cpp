@@ -15,15 +15,19 @@
 namespace tessera::engine {
 namespace {
 
-// Every tensor of a TinyLlama-shaped model (22 layers) and the type the mixture gives it.
-std::map<std::string, DType> types_of_tinyllama(QuantMix mix, bool tied) {
-  const ModelShape shape = model_preset("tinyllama-1.1b");
-  const MixedModel model{shape.n_layer, !tied, shape.n_head / shape.n_head_kv};  // 32 heads over 4 kv heads
+// Every tensor of a model of this shape and the type the mixture gives it.
+std::map<std::string, DType> types_of(const ModelShape& shape, QuantMix mix, bool tied) {
+  const MixedModel model{shape.n_layer, !tied, shape.n_head / shape.n_head_kv, with_expert_defaults(shape).n_expert};
   std::map<std::string, DType> types;
   for_each_model_tensor(shape, tied, [&](const std::string& name, std::vector<int64_t> ne) {
     types[name] = tensor_type_for(mix, name, ne, model);
   });
   return types;
+}
+
+// A TinyLlama-shaped model: 22 layers, 32 heads over 4 kv heads.
+std::map<std::string, DType> types_of_tinyllama(QuantMix mix, bool tied) {
+  return types_of(model_preset("tinyllama-1.1b"), mix, tied);
 }
 
 std::string blk(int layer, const char* role) { return "blk." + std::to_string(layer) + "." + role + ".weight"; }
@@ -98,6 +102,67 @@ TEST(QuantMix, OtherMixturesOnTinyLlama) {
   expect_mixture(QuantMix::Q5_K_M, {DType::Q6_K, DType::Q5_K, DType::Q5_K, more, more, [](int) { return DType::Q5_K; }});
   expect_mixture(QuantMix::Q6_K, {DType::Q6_K, DType::Q6_K, DType::Q6_K, [](int) { return DType::Q6_K; },
                                   [](int) { return DType::Q6_K; }, [](int) { return DType::Q6_K; }});
+}
+
+// 8 experts (Mixtral's layout on TinyLlama's shape): llama.cpp gives attn_v and
+// attn_k Q8_0 in every mixture, attn_output Q5_K in Q2_K, Q3_K_S, Q3_K_M, Q4_K_S
+// and Q4_K_M (and the base format otherwise, so not Q3_K_L's dense Q5_K), and
+// treats ffn_down_exps as ffn_down; the router stays F32.
+TEST(QuantMix, EightExpertsOnTinyLlamaShape) {
+  ModelShape shape = model_preset("tinyllama-1.1b");
+  shape.n_expert = 8;
+  shape.n_expert_used = 2;
+  struct Case {
+    QuantMix mix;
+    DType rest, attn_output;
+    DType (*ffn_down)(int);
+  };
+  const Case cases[] = {
+      {QuantMix::Q2_K, DType::Q2_K, DType::Q5_K, [](int) { return DType::Q3_K; }},
+      {QuantMix::Q3_K_S, DType::Q3_K, DType::Q5_K, [](int) { return DType::Q3_K; }},
+      {QuantMix::Q3_K_M, DType::Q3_K, DType::Q5_K, [](int i) { return i < 1 ? DType::Q5_K : DType::Q4_K; }},
+      {QuantMix::Q3_K_L, DType::Q3_K, DType::Q3_K, [](int) { return DType::Q5_K; }},
+      {QuantMix::Q4_K_S, DType::Q4_K, DType::Q5_K, [](int i) { return i < 2 ? DType::Q5_K : DType::Q4_K; }},
+      {QuantMix::Q4_K_M, DType::Q4_K, DType::Q5_K,
+       [](int i) { return kMoreBitsOf22.count(i) ? DType::Q6_K : DType::Q4_K; }},
+      {QuantMix::Q5_K_M, DType::Q5_K, DType::Q5_K,
+       [](int i) { return kMoreBitsOf22.count(i) ? DType::Q6_K : DType::Q5_K; }},
+      {QuantMix::Q6_K, DType::Q6_K, DType::Q6_K, [](int) { return DType::Q6_K; }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(quant_mix_name(c.mix));
+    const auto types = types_of(shape, c.mix, false);
+    EXPECT_EQ(types.at("output.weight"), DType::Q6_K);
+    for (int i = 0; i < 22; ++i) {
+      EXPECT_EQ(types.at(blk(i, "attn_v")), DType::Q8_0) << i;
+      EXPECT_EQ(types.at(blk(i, "attn_k")), DType::Q8_0) << i;
+      EXPECT_EQ(types.at(blk(i, "attn_output")), c.attn_output) << i;
+      EXPECT_EQ(types.at(blk(i, "ffn_down_exps")), c.ffn_down(i)) << i;
+      for (const char* role : {"attn_q", "ffn_gate_exps", "ffn_up_exps"})
+        EXPECT_EQ(types.at(blk(i, role)), c.rest) << role << " " << i;
+      EXPECT_EQ(types.at(blk(i, "ffn_gate_inp")), DType::F32) << i;
+    }
+  }
+}
+
+// Other expert counts keep the dense attention rule; a shared expert's ffn_down
+// is an ffn_down too (qwen2moe, 4 experts of 2816 and a shared one of 5632).
+TEST(QuantMix, SharedExpertAndOtherExpertCounts) {
+  ModelShape shape = model_preset("tinyllama-1.1b");
+  shape.arch = "qwen2moe";
+  shape.n_expert = 4;
+  const auto types = types_of(shape, QuantMix::Q4_K_M, false);
+  for (int i = 0; i < 22; ++i) {
+    const DType more = kMoreBitsOf22.count(i) ? DType::Q6_K : DType::Q4_K;
+    EXPECT_EQ(types.at(blk(i, "attn_v")), more) << i;
+    EXPECT_EQ(types.at(blk(i, "ffn_down_exps")), more) << i;
+    EXPECT_EQ(types.at(blk(i, "ffn_down_shexp")), more) << i;
+    for (const char* role : {"attn_q", "attn_k", "attn_output", "ffn_gate_exps", "ffn_up_exps", "ffn_gate_shexp",
+                             "ffn_up_shexp"})
+      EXPECT_EQ(types.at(blk(i, role)), DType::Q4_K) << role << " " << i;
+    EXPECT_EQ(types.at(blk(i, "ffn_gate_inp")), DType::F32) << i;
+    EXPECT_EQ(types.at(blk(i, "ffn_gate_inp_shexp")), DType::F32) << i;
+  }
 }
 
 // Q2_K's attn_v is Q3_K unless at least 4 query heads share a kv head.
