@@ -67,4 +67,10 @@ std::string read_text_file(const std::string& path, size_t max_bytes) {
   return text;
 }
 
+std::string prompt_or_file(const std::string& text, const std::string& file, const char* what, bool required) {
+  if (!text.empty() && !file.empty()) throw UsageError(std::string("give the ") + what + " with -p or -f, not both");
+  if (required && text.empty() && file.empty()) throw UsageError(std::string("give the ") + what + " with -p or -f");
+  return file.empty() ? text : read_text_file(file);
+}
+
 }  // namespace tessera::cli

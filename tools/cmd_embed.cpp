@@ -28,10 +28,8 @@ std::vector<std::string> split(const std::string& text, const std::string& sep) 
 }
 
 int embed(EmbedArgs& a) {
-  if (!a.prompt.empty() && !a.prompt_file.empty()) throw UsageError("give the text with -p or -f, not both");
-  if (a.prompt.empty() && a.prompt_file.empty()) throw UsageError("give the text to embed with -p or -f");
+  const std::string text = prompt_or_file(a.prompt, a.prompt_file, "text to embed", true);
   if (a.options.pooling == "model") a.options.pooling.clear();
-  const std::string text = a.prompt_file.empty() ? a.prompt : read_text_file(a.prompt_file);
   auto model = LoadedModel::open(a.model);
   if (!model->is_embedding_model())
     throw Error(fmt::format("{}: not an embedding model (architecture '{}'): 'tessera embed' needs one such as bert",

@@ -25,7 +25,7 @@ Runner add_mkmodel_command(CLI::App& app) {
   cmd->add_option("--kv-heads", spec->n_head_kv, "Override: kv heads");
   cmd->add_option("--ffn", spec->n_ff, "Override: feed-forward dim");
   cmd->add_option("--ctx", spec->n_ctx, "Override: context length");
-  cmd->add_option("--window", spec->sliding_window, "Sliding window of a family that has one (phi3, gemma2, gemma3); default: the context");
+  cmd->add_option("--window", spec->sliding_window, "Sliding window (llama, phi3, gemma2, gemma3); default: the context, and no key for llama");
   cmd->add_flag("--tied", spec->tied_output, "Share the output head with the token embedding");
   cmd->add_option("--seed", spec->seed, "Random seed")->capture_default_str();
   auto template_file = std::make_shared<std::string>();

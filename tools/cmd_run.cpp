@@ -26,7 +26,6 @@ void check(const RunArgs& a) {
   if (!(s.top_p > 0 && s.top_p <= 1)) throw UsageError("--top-p must be in (0, 1]");
   if (!(s.min_p >= 0 && s.min_p < 1)) throw UsageError("--min-p must be in [0, 1)");
   if (!(s.repeat_penalty > 0)) throw UsageError("--repeat-penalty must be > 0");
-  if (!a.prompt.empty() && !a.prompt_file.empty()) throw UsageError("give the prompt with -p or -f, not both");
 }
 
 // -m, else $TESSERA_MODEL, else the demo model bundled with the source tree.
@@ -39,7 +38,7 @@ std::string model_path(const std::string& given) {
 int run(RunArgs& a) {
   check(a);
   a.model = model_path(a.model);
-  std::string prompt = a.prompt_file.empty() ? a.prompt : read_text_file(a.prompt_file);
+  std::string prompt = prompt_or_file(a.prompt, a.prompt_file, "prompt", false);
   if (a.seed < 0) a.seed = static_cast<int64_t>(std::random_device{}() & 0x7fffffff);
   a.gen.sampling.seed = static_cast<uint64_t>(a.seed);
 

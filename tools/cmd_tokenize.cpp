@@ -16,8 +16,7 @@ struct TokenizeArgs {
 };
 
 int tokenize(const TokenizeArgs& a) {
-  if (!a.prompt.empty() && !a.prompt_file.empty()) throw UsageError("give the text with -p or -f, not both");
-  const std::string text = a.prompt_file.empty() ? a.prompt : read_text_file(a.prompt_file);
+  const std::string text = prompt_or_file(a.prompt, a.prompt_file, "text", false);
   auto model = LoadedModel::open(a.model, {a.tokenizer, true});
   const auto ids = model->tokenize(text, !a.no_bos, !a.no_parse_special);
   if (a.ids_only) {

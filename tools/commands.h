@@ -44,5 +44,8 @@ void expand_llama_cpp_aliases(std::vector<std::string>& args);
 std::string read_text_file(const std::string& path);
 // At most max_bytes (a larger file is an Error), for files that must be small.
 std::string read_text_file(const std::string& path, size_t max_bytes);
+// The text given with -p (`text`) or read from -f (`file`), never both; `what`
+// names it in the errors ("prompt", "text to embed"), `required`: one must be given.
+std::string prompt_or_file(const std::string& text, const std::string& file, const char* what, bool required);
 
 }  // namespace tessera::cli

@@ -110,7 +110,9 @@ struct FamilyFacts {
   float rope_base;      // 0: no rope keys
   float norm_eps;
   bool head_dim_keys;  // writes attention.key_length / value_length
-  bool window_key;     // writes attention.sliding_window (n_window, by default the context: no effect)
+  // Writes attention.sliding_window (n_window, by default the context: no
+  // effect); a family without it writes the key only for a given n_window.
+  bool window_key;
   bool softcap_keys;   // writes the attention and final logit softcaps (50, 30: Gemma 2's own values)
   bool wordpiece = false;  // a WordPiece vocabulary and an encoder's keys (BERT)
 };
@@ -271,7 +273,10 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& s) {
     w.set_f32(p + "attn_logit_softcapping", 50.0f);
     w.set_f32(p + "final_logit_softcapping", 30.0f);
   }
-  if (f.window_key) w.set_u32(p + "attention.sliding_window", static_cast<uint32_t>(s.n_window > 0 ? s.n_window : s.n_ctx));
+  if (s.n_window > 0 && model::find_architecture(s.arch, "model maker").window_period == 0)
+    fail("model maker: architecture '{}' has no sliding window (--window)", s.arch);
+  if (f.window_key || s.n_window > 0)
+    w.set_u32(p + "attention.sliding_window", static_cast<uint32_t>(s.n_window > 0 ? s.n_window : s.n_ctx));
   if (f.rope_base > 0) {
     w.set_u32(p + "rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
     w.set_f32(p + "rope.freq_base", f.rope_base);

@@ -125,8 +125,11 @@ Architecture family(std::string_view name, std::vector<TensorSpec> tensors) {
 
 std::vector<Architecture> make_architectures() {
   std::vector<Architecture> all;
-  // Llama 1/2/3, TinyLlama, Mistral (no sliding window), SmolLM.
-  all.push_back(family("llama", decoder_tensors()));
+  // Llama 1/2/3, TinyLlama, SmolLM, Mistral. A file that has
+  // llama.attention.sliding_window (Mistral 7B v0.1: 4096) windows every layer;
+  // without the key (the default 0) every layer sees every position.
+  Architecture& llama = all.emplace_back(family("llama", decoder_tensors()));
+  llama.window_period = 1;
 
   // Qwen2 / 2.5 (and their coder models): biases on q, k, v; NeoX rope.
   Architecture& qwen2 = all.emplace_back(family(

@@ -44,6 +44,11 @@ TEST(Cli, UsageErrorsExitWithTwo) {
   expect_failure(run_tessera(""), 2, {"subcommand"});
   expect_failure(run_tessera("run -m x.gguf -t abc"), 2, {"abc"});
   expect_failure(run_tessera("run -m x.gguf --top-p 1.5"), 2, {"--top-p"});
+  // -p and -f together, before any file is read
+  expect_failure(run_tessera("run -m x.gguf -p hi -f y.txt"), 2, {"prompt", "not both"});
+  expect_failure(run_tessera("tokenize -m x.gguf -p hi -f y.txt"), 2, {"text", "not both"});
+  expect_failure(run_tessera("embed -m x.gguf -p hi -f y.txt"), 2, {"text to embed", "not both"});
+  expect_failure(run_tessera("run -m x.gguf -f /nonexistent/p.txt"), 1, {"/nonexistent/p.txt"});
 }
 
 // -ctk/-ctv take llama.cpp's spelling; a value that is not a cache type is a
@@ -355,6 +360,7 @@ TEST(CliMkmodel, BadArguments) {
   expect_failure(run_tessera("mkmodel /tmp/x.gguf --type q7"), 2, {"q7"});
   expect_failure(run_tessera("mkmodel /tmp/x.gguf --dim 100 --heads 3"), 1, {"multiple of heads"});
   expect_failure(run_tessera("mkmodel /tmp/x.gguf --type q4_0 --dim 48 --heads 4 --kv-heads 2"), 1, {"Q4_0"});
+  expect_failure(run_tessera("mkmodel /tmp/x.gguf --arch qwen2 --window 64"), 1, {"qwen2", "no sliding window"});
 }
 
 // tessera embed on the committed tiny BERT: JSON with one unit-length vector

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -38,11 +39,12 @@ int64_t blocks_for(int64_t positions) { return (positions + kBlock - 1) / kBlock
 int64_t window_blocks(int64_t n) { return blocks_for(n) - std::max<int64_t>(0, n - kWindow + 1) / kBlock; }
 
 struct TinyFamilyModel {
-  TinyFamilyModel(const std::string& arch, int64_t n_layer) {
+  // window 0: no sliding_window key for llama, the context for the others.
+  TinyFamilyModel(const std::string& arch, int64_t n_layer, int64_t window = kWindow) {
     test::TinyModelSpec s;
     s.arch = arch;
     s.n_layer = n_layer;
-    s.n_window = kWindow;
+    s.n_window = window;
     s.n_ctx = 512;
     test::make_tiny_model(s).write(dir.file("m.gguf"));
     model = std::make_unique<model::Model>(std::make_shared<const io::ModelFile>(io::open_model_file(dir.file("m.gguf"))));
@@ -95,7 +97,8 @@ std::vector<float> run(Engine& e, const std::vector<int32_t>& toks, int64_t prom
 }
 
 TEST(KvGroups, SplitLayersByWindowIntoEqualGroups) {
-  const TinyFamilyModel gemma2("gemma2", 4), gemma3("gemma3", 7), phi3("phi3", 2), llama("llama", 3);
+  const TinyFamilyModel gemma2("gemma2", 4), gemma3("gemma3", 7), phi3("phi3", 2), llama("llama", 3, 0),
+      mistral("llama", 3);
   const model::KvGroups& g2 = gemma2.model->kv_groups();  // local, global, local, global
   EXPECT_EQ(g2.group_size, 2);
   EXPECT_EQ(g2.window, (std::vector<int64_t>{kWindow, 0}));
@@ -108,6 +111,37 @@ TEST(KvGroups, SplitLayersByWindowIntoEqualGroups) {
   EXPECT_EQ(phi3.model->kv_groups().group_size, 2);
   EXPECT_EQ(llama.model->kv_groups().window, std::vector<int64_t>{0});
   EXPECT_EQ(llama.model->kv_groups().group_size, 3);
+  // A llama file with llama.attention.sliding_window (Mistral 7B v0.1's) windows every layer.
+  EXPECT_EQ(mistral.model->kv_groups().window, std::vector<int64_t>{kWindow});
+  EXPECT_EQ(mistral.model->kv_groups().group_size, 3);
+}
+
+// The definition of a sliding window, on a one-layer llama with the key: the
+// last position of a sequence sees only the last `window` positions, and rope
+// makes attention depend on relative positions alone, so its logits are those
+// of those positions run as a sequence of their own (up to the rounding of
+// rope's angles at other positions). Without the key they are not.
+TEST(WindowKv, ALlamaWindowSeesOnlyTheLastPositions) {
+  constexpr int64_t kShort = 8;
+  const TinyFamilyModel windowed("llama", 1, kShort), full("llama", 1, 0);
+  const auto toks = tokens(3 * kShort + 5, 8);
+  const std::vector<int32_t> last(toks.end() - kShort, toks.end());
+  auto last_logits = [](const TinyFamilyModel& m, const std::vector<int32_t>& t) {
+    // An F32 cache: F16 would round keys rotated to other angles differently.
+    Engine e(*m.model, test::engine_options(512, 16, 2, {DType::F32, DType::F32}));
+    const auto all = run(e, t, static_cast<int64_t>(t.size()));
+    return std::vector<float>(all.end() - e.n_vocab(), all.end());
+  };
+  const auto want = last_logits(windowed, last);
+  EXPECT_TRUE(same_bits(want, last_logits(full, last)));  // within the window the key changes nothing
+  const auto got = last_logits(windowed, toks), unwindowed = last_logits(full, toks);
+  float most = 0, most_full = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    most = std::max(most, std::abs(got[i] - want[i]));
+    most_full = std::max(most_full, std::abs(unwindowed[i] - want[i]));
+  }
+  EXPECT_LT(most, 1e-5f) << most_full;  // measured 1e-6: float32 rope at positions 0..7 vs 21..28
+  EXPECT_GT(most_full, 1e-2f);  // the positions before the window do change the full model's logits
 }
 
 // Gemma 2 (a windowed and a global group) and Phi-3 (windowed only): after
