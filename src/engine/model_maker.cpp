@@ -306,6 +306,7 @@ ModelShape with_expert_defaults(ModelShape s) {
 void add_model_metadata(io::GgufWriter& w, const ModelShape& shape) {
   const ModelShape s = with_expert_defaults(shape);
   const FamilyFacts& f = family_facts(s.arch);
+  const model::Architecture& arch = model::find_architecture(s.arch, "model maker");
   const std::string p = s.arch + ".";
   w.set_string("general.architecture", s.arch);
   w.set_string("general.name", "tessera-random");
@@ -324,7 +325,7 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& shape) {
     w.set_f32(p + "final_logit_softcapping", 30.0f);
   }
   add_expert_metadata(w, s);
-  if (s.n_window > 0 && model::find_architecture(s.arch, "model maker").window_period == 0)
+  if (s.n_window > 0 && arch.window_period == 0)
     fail("model maker: architecture '{}' has no sliding window (--window)", s.arch);
   if (f.window_key || s.n_window > 0)
     w.set_u32(p + "attention.sliding_window", static_cast<uint32_t>(s.n_window > 0 ? s.n_window : s.n_ctx));
@@ -333,8 +334,8 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& shape) {
     w.set_f32(p + "rope.freq_base", f.rope_base);
   }
   if (s.longrope_orig_ctx > 0) {
-    const auto& tensors = model::find_architecture(s.arch, "model maker").tensors;
-    if (std::none_of(tensors.begin(), tensors.end(), [](const model::TensorSpec& t) { return t.role == model::Role::RopeFactorsLong; }))
+    if (std::none_of(arch.tensors.begin(), arch.tensors.end(),
+                     [](const model::TensorSpec& t) { return t.role == model::Role::RopeFactorsLong; }))
       fail("model maker: architecture '{}' has no LongRoPE factors (--longrope-orig-ctx)", s.arch);
     if (s.longrope_orig_ctx >= s.n_ctx)
       fail("model maker: LongRoPE's original context {} must be less than the context {}", s.longrope_orig_ctx, s.n_ctx);
@@ -343,7 +344,7 @@ void add_model_metadata(io::GgufWriter& w, const ModelShape& shape) {
     w.set_f32(p + "rope.scaling.attn_factor",
               static_cast<float>(std::sqrt(1.0 + std::log(scale) / std::log(static_cast<double>(s.longrope_orig_ctx)))));
   }
-  if (model::find_architecture(s.arch, "model maker").norm == model::NormKind::LayerNorm)
+  if (arch.norm == model::NormKind::LayerNorm)
     w.set_f32(p + "attention.layer_norm_epsilon", f.norm_eps);
   else
     w.set_f32(p + "attention.layer_norm_rms_epsilon", f.norm_eps);

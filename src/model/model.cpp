@@ -141,13 +141,14 @@ void Model::run_blocks(ThreadPool& pool, KvStorage& kv, ForwardBuffers& buf, con
     add_delta();
     if (layer.placement == NormPlacement::Post) norm(layer.norm, buf.x.data(), weight, bias);
   };
+  const float* rope_freqs = rope_factors(batch.n_ctx);  // the engine's context picks one set for every layer
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const BlockWeights& blk = weights_.blocks[static_cast<size_t>(l)];
     const LayerSpec& layer = layers_[static_cast<size_t>(l)];
     enter(layer, blk.mixer_norm, blk.mixer_norm_bias);
     switch (layer.mixer) {
       case MixerKind::Attention:
-        attention_mixer(pool, c, layer.attention, blk.attention, rope_factors(batch.n_ctx),
+        attention_mixer(pool, c, layer.attention, blk.attention, rope_freqs,
                         {kv_groups_.layer_group[static_cast<size_t>(l)], kv_groups_.layer_slot[static_cast<size_t>(l)]},
                         kv, buf, batch);
         break;

@@ -130,10 +130,8 @@ ModelConfig read_model_config(const io::Metadata& meta) {
   read_expert_config(meta, arch, c);
   const ConfigDefaults& d = arch.defaults;
   // 0 says "no window": Phi-4's files are phi3 ones without a window.
-  if (meta.has(p + "attention.sliding_window") && meta.get_int(p + "attention.sliding_window") == 0)
-    c.sliding_window = 0;
-  else if (meta.has(p + "attention.sliding_window"))
-    c.sliding_window = int_key("attention.sliding_window", 1 << 30);
+  if (meta.has(p + "attention.sliding_window"))
+    c.sliding_window = meta.get_int(p + "attention.sliding_window") == 0 ? 0 : int_key("attention.sliding_window", 1 << 30);
   else if (d.sliding_window < 0)
     fail("{}: metadata key '{}attention.sliding_window' is missing ({} files need it)", meta.source, p, c.arch);
   else
