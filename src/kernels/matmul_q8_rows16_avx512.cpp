@@ -88,6 +88,46 @@ struct BlockRows16 {
   }
 };
 
+// EXPERIMENT (perf5): scales beside their quants, per pair of blocks: 64 bytes
+// of scales (blocks 2p, 2p + 1), then the two blocks' quants. One stream.
+template <class Fmt, bool kPrefetch>
+struct PairedBlockRows16 {
+  template <int T>
+  using Rows = TokenRows<T>;
+
+  template <int T>
+  static void one_block(const uint8_t* scales, const uint8_t* quants, const TokenRows<T>& x, int64_t b,
+                        __m512* acc) {
+    __m512i sum[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) sum[t] = _mm512_set1_epi32(-x.s[t][b] * Fmt::kOffset);
+    Fmt::template block<T>(quants, x, b, sum);
+    const __m512 dw = load_fp16x16(scales);
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(x.d[t][b]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[t]), d, acc[t]);
+    }
+  }
+
+  template <int T>
+  static void run(const uint8_t* G, int64_t cols, const TokenRows<T>& x, __m512* acc) {
+    const int64_t blocks = cols / 32;
+    constexpr int64_t kGroupBlockBytes = 16 * Fmt::kQuantBytes;
+    constexpr int64_t kPairBytes = 64 + 2 * kGroupBlockBytes;
+    for (int64_t b = 0; b < blocks; b += 2) {
+      const uint8_t* P = G + kPairBytes * (b / 2);
+      if constexpr (!kPrefetch) {
+      } else if constexpr (Fmt::kPrefetchToL2)
+        prefetch_to_l2<kPairBytes / 64>(P);
+      else
+        prefetch_ahead<kPairBytes / 64, 2048>(P);
+      one_block<T>(P, P + 64, x, b, acc);
+      one_block<T>(P + 32, P + 64 + kGroupBlockBytes, x, b + 1, acc);
+    }
+  }
+};
+
 }  // namespace
 
 void matmul_q4_0_rows16_q8_rows(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin,
@@ -104,4 +144,18 @@ void matmul_q8_0_rows16_q8_rows(const uint8_t* W, size_t row_stride, int64_t col
                                          xq_stride, n_tokens, y, rows);
 }
 
+}  // namespace tessera::kernels::TESSERA_AVX512_NS
+
+
+namespace tessera::kernels::TESSERA_AVX512_NS {
+#define PAIRED_FN(name, fmt, type, pf)                                                                             \
+  void name(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,                 \
+            const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows) {                      \
+    rows16_matmul<PairedBlockRows16<fmt, pf>>(type, ActFormat::Q8x32, W, row_stride, cols, row_begin, row_end, xq, \
+                                              xq_stride, n_tokens, y, rows);                                       \
+  }
+PAIRED_FN(matmul_q4_0_rows16p_q8_rows, Q4_0Rows16, DType::Q4_0, true)
+PAIRED_FN(matmul_q8_0_rows16p_q8_rows, Q8_0Rows16, DType::Q8_0, true)
+PAIRED_FN(matmul_q4_0_rows16pn_q8_rows, Q4_0Rows16, DType::Q4_0, false)
+PAIRED_FN(matmul_q8_0_rows16pn_q8_rows, Q8_0Rows16, DType::Q8_0, false)
 }  // namespace tessera::kernels::TESSERA_AVX512_NS
