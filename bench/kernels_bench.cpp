@@ -20,18 +20,6 @@
 #include "kernels/dispatch.h"
 #include "kernels/reference.h"
 
-namespace tessera::kernels::avx512 {
-// EXPERIMENT (perf5): rows16 with each pair of blocks' scales beside their quants.
-void matmul_q4_0_rows16p_q8_rows(const uint8_t*, size_t, int64_t, int64_t, int64_t, const uint8_t*, size_t, int64_t,
-                                 float*, int64_t);
-void matmul_q8_0_rows16p_q8_rows(const uint8_t*, size_t, int64_t, int64_t, int64_t, const uint8_t*, size_t, int64_t,
-                                 float*, int64_t);
-void matmul_q4_0_rows16pn_q8_rows(const uint8_t*, size_t, int64_t, int64_t, int64_t, const uint8_t*, size_t, int64_t,
-                                  float*, int64_t);
-void matmul_q8_0_rows16pn_q8_rows(const uint8_t*, size_t, int64_t, int64_t, int64_t, const uint8_t*, size_t, int64_t,
-                                  float*, int64_t);
-}  // namespace tessera::kernels::avx512
-
 namespace tessera::kernels {
 namespace {
 
@@ -42,41 +30,7 @@ struct MatmulCase {
   int64_t rows, cols, n_tokens;
   const KernelTable* table = nullptr;  // overrides isa's table when set
   WeightLayout layout = WeightLayout::Plain;
-  int paired = 0;  // 1: paired layout, prefetch; 2: paired, no prefetch  // EXPERIMENT: rows16 regrouped by paired_layout
 };
-
-// EXPERIMENT: rows16 Q4_0 / Q8_0 groups rearranged so each pair of blocks is
-// 64 bytes of scales (blocks 2p, 2p + 1) then their quants.
-void paired_layout(DType type, uint8_t* w, int64_t rows, int64_t cols) {
-  const size_t stride = row_bytes(type, cols), qb = (type == DType::Q4_0 ? 16 : 32) * 16;
-  const int64_t nb = cols / 32;
-  std::vector<uint8_t> g(16 * stride);
-  for (int64_t r = 0; r + 16 <= rows; r += 16) {
-    uint8_t* G = w + r * stride;
-    std::memcpy(g.data(), G, g.size());
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* P = G + (b / 2) * (64 + 2 * qb);
-      std::memcpy(P + 32 * (b % 2), g.data() + 32 * b, 32);
-      std::memcpy(P + 64 + qb * (b % 2), g.data() + 32 * nb + qb * b, qb);
-    }
-  }
-}
-
-const KernelTable* paired_table(int v) {
-  static const KernelTable table = [] {
-    KernelTable t = *kernel_table(Isa::Avx512);
-    t.matmul_q4_0_rows16.rows_q = avx512::matmul_q4_0_rows16p_q8_rows;
-    t.matmul_q8_0_rows16.rows_q = avx512::matmul_q8_0_rows16p_q8_rows;
-    return t;
-  }();
-  static const KernelTable table2 = [] {
-    KernelTable t = *kernel_table(Isa::Avx512);
-    t.matmul_q4_0_rows16.rows_q = avx512::matmul_q4_0_rows16pn_q8_rows;
-    t.matmul_q8_0_rows16.rows_q = avx512::matmul_q8_0_rows16pn_q8_rows;
-    return t;
-  }();
-  return v == 1 ? &table : &table2;
-}
 
 // The AVX2 tier with Q8_0 / Q4_0 as they were before int8 activations (weights
 // decoded to floats, FMAs with float activations): the baseline for the
@@ -100,7 +54,7 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
 }
 
 void run_matmul(benchmark::State& state, MatmulCase c) {
-  const KernelTable& table = c.paired ? *paired_table(c.paired) : c.table ? *c.table : *kernel_table(c.isa);
+  const KernelTable& table = c.table ? *c.table : *kernel_table(c.isa);
   const size_t stride = row_bytes(c.type, c.cols);
   std::vector<uint8_t> w(stride * static_cast<size_t>(c.rows));
   const std::vector<float> f = random_floats(static_cast<size_t>(c.rows * c.cols), 1);
@@ -109,7 +63,6 @@ void run_matmul(benchmark::State& state, MatmulCase c) {
   if (c.layout != WeightLayout::Plain) {
     std::vector<uint8_t> packed(w.size());
     repack_weights(c.type, c.layout, w.data(), packed.data(), c.rows, c.cols);
-    if (c.paired) paired_layout(c.type, packed.data(), c.rows, c.cols);
     w = std::move(packed);
   }
   const std::vector<float> x = random_floats(static_cast<size_t>(c.n_tokens * c.cols), 2);
@@ -205,13 +158,6 @@ void register_packed_benchmarks() {
           const std::string name = "packed/" + std::string(dtype_name(type)) + "/tokens:" + std::to_string(n_tokens) +
                                    "/" + std::string(isa_name(isa)) + (layout == preferred ? "" : "/plain");
           benchmark::RegisterBenchmark(name.c_str(), run_matmul, c)->UseRealTime()->Unit(benchmark::kMicrosecond);
-          if (layout == preferred && isa == Isa::Avx512 && (type == DType::Q4_0 || type == DType::Q8_0))
-            for (int v : {1, 2}) {
-              MatmulCase p = c;
-              p.paired = v;
-              benchmark::RegisterBenchmark((name + (v == 1 ? "/p" : "/pn")).c_str(), run_matmul, p)
-                  ->UseRealTime()->Unit(benchmark::kMicrosecond);
-            }
           if (preferred == WeightLayout::Plain) break;  // one entry: the plain layout is the preferred one
         }
       }
@@ -223,9 +169,11 @@ void register_packed_benchmarks() {
 // bytes_per_second is the rate the kernel streams weights from memory. Compare
 // with `tessera bench --roofline`'s read bandwidth. A 256-row slice of random
 // weights is quantized once and repeated: what is streamed is all that matters.
+// "decode4/" is the same with 4 tokens (a few sequences decoding together: one
+// multi-token tile per group):
 //   kernels_bench --benchmark_filter='decode/' --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 void run_decode(benchmark::State& state, MatmulCase c) {
-  const KernelTable& table = c.paired ? *paired_table(c.paired) : *kernel_table(c.isa);
+  const KernelTable& table = *kernel_table(c.isa);
   constexpr int64_t kSliceRows = 256;
   const size_t stride = row_bytes(c.type, c.cols), slice = stride * kSliceRows;
   std::vector<uint8_t> plain(slice), packed(slice);
@@ -233,7 +181,6 @@ void run_decode(benchmark::State& state, MatmulCase c) {
   for (int64_t r = 0; r < kSliceRows; ++r)
     ref::quantize_row(c.type, f.data() + r * c.cols, plain.data() + r * stride, c.cols);
   repack_weights(c.type, c.layout, plain.data(), packed.data(), kSliceRows, c.cols);
-  if (c.paired) paired_layout(c.type, packed.data(), kSliceRows, c.cols);
   LargeBuffer w(stride * static_cast<size_t>(c.rows));
   for (int64_t r = 0; r < c.rows; r += kSliceRows) std::memcpy(w.data() + r * stride, packed.data(), slice);
   const std::vector<float> x = random_floats(static_cast<size_t>(c.cols * c.n_tokens), 2);
@@ -254,29 +201,14 @@ void register_decode_benchmarks() {
       const KernelTable* table = kernel_table(isa);
       if (!table) continue;
       const int64_t rows = kBytes / static_cast<int64_t>(row_bytes(type, kCols)) / 256 * 256;
-      for (int threads : {1, 2}) {
-        MatmulCase c{type, isa, threads, rows, kCols, 1};
-        c.layout = preferred_layout_of(*table, type);
-        const std::string name = "decode/" + std::string(dtype_name(type)) + "/" + std::string(isa_name(isa)) +
-                                 "/threads:" + std::to_string(threads);
-        benchmark::RegisterBenchmark(name.c_str(), run_decode, c)->UseRealTime()->Unit(benchmark::kMicrosecond);
-        if (isa == Isa::Avx512 && (type == DType::Q4_0 || type == DType::Q8_0)) {
-          for (int v : {1, 2}) {
-            c.paired = v;
-            benchmark::RegisterBenchmark(("decode/" + std::string(dtype_name(type)) + (v == 1 ? "p" : "pn") +
-                                          "/avx512/threads:" + std::to_string(threads)).c_str(), run_decode, c)
-                ->UseRealTime()->Unit(benchmark::kMicrosecond);
-          }
-          for (int v : {0, 1, 2}) {
-            c.paired = v;
-            c.n_tokens = 4;
-            benchmark::RegisterBenchmark(("decode4/" + std::string(dtype_name(type)) + (v == 0 ? "" : v == 1 ? "p" : "pn") +
-                                          "/avx512/threads:" + std::to_string(threads)).c_str(), run_decode, c)
-                ->UseRealTime()->Unit(benchmark::kMicrosecond);
-          }
-          c.n_tokens = 1;
+      for (int64_t n_tokens : {1, 4})
+        for (int threads : {1, 2}) {
+          MatmulCase c{type, isa, threads, rows, kCols, n_tokens};
+          c.layout = preferred_layout_of(*table, type);
+          const std::string name = (n_tokens == 1 ? "decode/" : "decode4/") + std::string(dtype_name(type)) + "/" +
+                                   std::string(isa_name(isa)) + "/threads:" + std::to_string(threads);
+          benchmark::RegisterBenchmark(name.c_str(), run_decode, c)->UseRealTime()->Unit(benchmark::kMicrosecond);
         }
-      }
     }
 }
 

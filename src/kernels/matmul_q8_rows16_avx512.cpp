@@ -16,7 +16,6 @@ namespace {
 struct Q4_0Rows16 {
   static constexpr int64_t kQuantBytes = 16;  // per row and block
   static constexpr int32_t kOffset = 8;
-  static constexpr bool kPrefetchToL2 = true;  // measured faster (matmul_rows16_avx512.h)
 
   // Chunk k (4 bytes a row) holds columns 4k..4k+3 in its low nibbles and
   // 4k+16..4k+19 in its high ones.
@@ -40,7 +39,6 @@ struct Q4_0Rows16 {
 struct Q8_0Rows16 {
   static constexpr int64_t kQuantBytes = 32;
   static constexpr int32_t kOffset = 128;
-  static constexpr bool kPrefetchToL2 = false;
 
   template <int T>
   static void block(const uint8_t* quants, const TokenRows<T>& x, int64_t b, __m512i* sum) {
@@ -58,46 +56,23 @@ struct Q8_0Rows16 {
 // register: the vector ops of a block's tail (conversion, scale product, FMA)
 // compete with vpdpbusd for the same pipes on Zen 4, so the vpsubd a zero
 // start would need is one too many (integers: the same exact sums either way).
+//
+// The group is one stream in address order (each pair of blocks' scales, then
+// their quants). Decode (T = 1) leaves it to the hardware prefetcher: on Zen 4
+// with a 64 MiB matrix, software prefetches (into L2 16 KiB ahead, or L1 2 KiB
+// ahead) made it stream 0.7x as fast. Tiles of several tokens, whose weights
+// are streamed slower per byte, prefetch into L2: 4 tokens from memory 1.2x
+// (Q4_0) and 1.5x (Q8_0) faster, prefill the same (kernels_bench decode4/, packed/).
 template <class Fmt>
 struct BlockRows16 {
   template <int T>
   using Rows = TokenRows<T>;
 
-  template <int T>
-  static void run(const uint8_t* G, int64_t cols, const TokenRows<T>& x, __m512* acc) {
-    const int64_t blocks = cols / 32;
-    const uint8_t* scales = G;
-    const uint8_t* quants = G + 32 * blocks;
-    constexpr int64_t kGroupBlockBytes = 16 * Fmt::kQuantBytes;
-    for (int64_t b = 0; b < blocks; ++b) {
-      if constexpr (Fmt::kPrefetchToL2)
-        prefetch_to_l2<kGroupBlockBytes / 64>(quants + kGroupBlockBytes * b);
-      else
-        prefetch_ahead<kGroupBlockBytes / 64, 2048>(quants + kGroupBlockBytes * b);
-      __m512i sum[T];
-#pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) sum[t] = _mm512_set1_epi32(-x.s[t][b] * Fmt::kOffset);
-      Fmt::template block<T>(quants + kGroupBlockBytes * b, x, b, sum);
-      const __m512 dw = load_fp16x16(scales + 32 * b);
-#pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) {
-        const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(x.d[t][b]));
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[t]), d, acc[t]);
-      }
-    }
-  }
-};
-
-// EXPERIMENT (perf5): scales beside their quants, per pair of blocks: 64 bytes
-// of scales (blocks 2p, 2p + 1), then the two blocks' quants. One stream.
-template <class Fmt, bool kPrefetch>
-struct PairedBlockRows16 {
-  template <int T>
-  using Rows = TokenRows<T>;
+  static constexpr int64_t kQuants = 16 * Fmt::kQuantBytes;  // one block's, 16 rows
+  static constexpr int64_t kPairBytes = 2 * (32 + kQuants);
 
   template <int T>
-  static void one_block(const uint8_t* scales, const uint8_t* quants, const TokenRows<T>& x, int64_t b,
-                        __m512* acc) {
+  static void block(const uint8_t* scales, const uint8_t* quants, const TokenRows<T>& x, int64_t b, __m512* acc) {
     __m512i sum[T];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) sum[t] = _mm512_set1_epi32(-x.s[t][b] * Fmt::kOffset);
@@ -113,18 +88,13 @@ struct PairedBlockRows16 {
   template <int T>
   static void run(const uint8_t* G, int64_t cols, const TokenRows<T>& x, __m512* acc) {
     const int64_t blocks = cols / 32;
-    constexpr int64_t kGroupBlockBytes = 16 * Fmt::kQuantBytes;
-    constexpr int64_t kPairBytes = 64 + 2 * kGroupBlockBytes;
-    for (int64_t b = 0; b < blocks; b += 2) {
-      const uint8_t* P = G + kPairBytes * (b / 2);
-      if constexpr (!kPrefetch) {
-      } else if constexpr (Fmt::kPrefetchToL2)
-        prefetch_to_l2<kPairBytes / 64>(P);
-      else
-        prefetch_ahead<kPairBytes / 64, 2048>(P);
-      one_block<T>(P, P + 64, x, b, acc);
-      one_block<T>(P + 32, P + 64 + kGroupBlockBytes, x, b + 1, acc);
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2, G += kPairBytes) {
+      if constexpr (T > 1) prefetch_to_l2<kPairBytes / 64>(G);
+      block<T>(G, G + 64, x, b, acc);
+      block<T>(G + 32, G + 64 + kQuants, x, b + 1, acc);
     }
+    if (b < blocks) block<T>(G, G + 32, x, b, acc);  // an odd last block: its scales, then its quants
   }
 };
 
@@ -144,18 +114,4 @@ void matmul_q8_0_rows16_q8_rows(const uint8_t* W, size_t row_stride, int64_t col
                                          xq_stride, n_tokens, y, rows);
 }
 
-}  // namespace tessera::kernels::TESSERA_AVX512_NS
-
-
-namespace tessera::kernels::TESSERA_AVX512_NS {
-#define PAIRED_FN(name, fmt, type, pf)                                                                             \
-  void name(const uint8_t* W, size_t row_stride, int64_t cols, int64_t row_begin, int64_t row_end,                 \
-            const uint8_t* xq, size_t xq_stride, int64_t n_tokens, float* y, int64_t rows) {                      \
-    rows16_matmul<PairedBlockRows16<fmt, pf>>(type, ActFormat::Q8x32, W, row_stride, cols, row_begin, row_end, xq, \
-                                              xq_stride, n_tokens, y, rows);                                       \
-  }
-PAIRED_FN(matmul_q4_0_rows16p_q8_rows, Q4_0Rows16, DType::Q4_0, true)
-PAIRED_FN(matmul_q8_0_rows16p_q8_rows, Q8_0Rows16, DType::Q8_0, true)
-PAIRED_FN(matmul_q4_0_rows16pn_q8_rows, Q4_0Rows16, DType::Q4_0, false)
-PAIRED_FN(matmul_q8_0_rows16pn_q8_rows, Q8_0Rows16, DType::Q8_0, false)
 }  // namespace tessera::kernels::TESSERA_AVX512_NS

@@ -44,8 +44,9 @@ inline void prefetch_ahead(const uint8_t* p) {
 // ahead, Q5_K and Q6_K, whose loads jump between a super-block's quants and its
 // high bits, streamed from memory at a third to a half of Q4_K's rate on one
 // Zen 4 core (kernels_bench decode/, 64 MiB matrix); into L2 they keep up with
-// it, and Q4_0 gained too. Q4_K and Q8_0, read in address order, showed no
-// clear gain this way (noisy runs) and keep prefetch_ahead.
+// it. Q4_K, read in address order, showed no clear gain this way (noisy runs)
+// and keeps prefetch_ahead; Q4_0 and Q8_0 prefetch so only in tiles of several
+// tokens (matmul_q8_rows16_avx512.cpp).
 template <int Lines>
 inline void prefetch_to_l2(const uint8_t* p) {
   for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + 16 * 1024 + 64 * i), _MM_HINT_T1);

@@ -76,23 +76,38 @@ void f16_rows_to_bf16(const uint8_t* in, size_t stride, int64_t rows, int64_t co
     }
 }
 
+// Where a group's block b of Q4_0 / Q8_0 keeps its N rows' scales and quants
+// (weight_repack.h): rows8 has all scales first; rows16 puts each pair of
+// blocks' scales right before the pair's quants (an odd last block alone).
+struct Block32Place {
+  size_t scales, quants;
+};
+
+Block32Place block32_place(int N, int64_t b, int64_t blocks, size_t quant_bytes) {
+  const size_t group_quants = N * quant_bytes, bi = static_cast<size_t>(b);
+  if (N == 8) return {2 * N * bi, 2 * N * static_cast<size_t>(blocks) + group_quants * bi};
+  const size_t pair = bi / 2 * 2 * (2 * N + group_quants), second = bi % 2;
+  const size_t pair_scales = (bi / 2 * 2 + 1 < static_cast<size_t>(blocks) ? 2 : 1) * 2 * N;
+  return {pair + 2 * N * second, pair + pair_scales + group_quants * second};
+}
+
 // Q4_0 / Q8_0: blocks of 32 with one fp16 scale first. `flip` xors every quant
 // byte with 0x80 (rows16 Q8_0: q + 128, unsigned).
 void repack_q32_group(int N, DType type, const uint8_t* in, size_t stride, int64_t blocks, uint8_t flip,
                       uint8_t* out) {
   const size_t block_bytes = dtype_info(type).block_bytes;
   const size_t quant_bytes = block_bytes - 2;  // after the fp16 scale
-  uint8_t* scales = out;
-  uint8_t* quants = out + 2 * N * blocks;
-  for (int64_t b = 0; b < blocks; ++b)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const Block32Place at = block32_place(N, b, blocks, quant_bytes);
     for (int i = 0; i < N; ++i) {
       const uint8_t* block = in + i * stride + b * block_bytes;
-      std::memcpy(scales + 2 * N * b + 2 * i, block, 2);
+      std::memcpy(out + at.scales + 2 * i, block, 2);
       for (size_t k = 0; k < quant_bytes / 4; ++k) {
-        uint8_t* q = quants + N * quant_bytes * b + 4 * (N * k + i);
+        uint8_t* q = out + at.quants + 4 * (N * k + i);
         for (int j = 0; j < 4; ++j) q[j] = block[2 + 4 * k + j] ^ flip;
       }
     }
+  }
 }
 
 // Groups of N rows in the layouts of weight_repack.h; rows past the last whole

@@ -49,7 +49,14 @@ void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t 
 // groups of 16 rows (every offset above with 8 -> 16: a 64-byte load gives 16
 // rows x 4 quant bytes), except that Q8_0 quants are stored as q + 128 (the
 // byte xor 0x80, unsigned), so vpdpbusd takes them as its unsigned operand and
-// 128 times the activation block sum comes off afterwards. For BF16 (any cols),
+// 128 times the activation block sum comes off afterwards, and that Q4_0 / Q8_0
+// scales sit beside their quants, a pair of blocks at a time: blocks 2p and
+// 2p + 1 fill the 2 * (32 + 16Q) bytes at g * 16 * stride + 2p * (32 + 16Q) with
+//   bytes [32e + 2i, +2)                  row i's fp16 scale of block 2p + e
+//   bytes [64 + 16Qe + 4(16k + i), +4)    row i's quant bytes 4k .. 4k+3 of block 2p + e
+// (an odd last block alone: its 32 bytes of scales, then its quants), so a
+// group is one address stream, read in order; a 512-bit load of quants is
+// 64-byte aligned when the matrix is, except after an odd last block's scales. For BF16 (any cols),
 // column pair p of the group's 16 rows is the 64 bytes at g * 16 * stride + 64p
 // (row i's columns 2p and 2p + 1 at + 4i: one load feeds vdpbf16ps 16 rows),
 // and an odd last column the 32 bytes after the pairs (row i's at + 2i). Rows

@@ -260,7 +260,7 @@ TEST(QuantizeActivationsBf16, RoundsEachFloatAndPads) {
 
 // The rows16 layout keeps the matrix's size and moves bytes only within groups
 // of 16 rows; Q8_0's quants are stored biased (xor 0x80), rows past the last
-// group are copied as they are.
+// group are copied as they are; Q4_0 / Q8_0 bytes land where weight_repack.h says.
 TEST(Rows16Layout, RepacksWithinGroupsAndCopiesTails) {
   for (DType type : kInt8Types) {
     SCOPED_TRACE(dtype_name(type));
@@ -279,6 +279,26 @@ TEST(Rows16Layout, RepacksWithinGroupsAndCopiesTails) {
         EXPECT_EQ(count_w, count_p) << g;
       }
     }
+  }
+  // Q4_0 / Q8_0: each pair of blocks' 16 scales, then their quants; an odd
+  // last block (cols 160: 5 blocks) alone, its quants 32 bytes after its scales.
+  for (DType type : {DType::Q4_0, DType::Q8_0}) {
+    SCOPED_TRACE(dtype_name(type));
+    const int64_t rows = 32, cols = 160, blocks = cols / 32;
+    const size_t stride = row_bytes(type, cols), q = type == DType::Q4_0 ? 16 : 32, block = 2 + q;
+    const uint8_t flip = type == DType::Q8_0 ? 0x80 : 0;
+    const std::vector<uint8_t> w = random_matrix(type, rows, cols, 11);
+    std::vector<uint8_t> packed(w.size());
+    repack_rows16(type, w.data(), packed.data(), rows, cols);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const size_t e = b % 2, pair = (r / 16) * 16 * stride + (b / 2) * 2 * (32 + 16 * q);
+        const size_t quants = pair + (b + 1 < blocks || e ? 64 : 32) + 16 * q * e;
+        const uint8_t* src = w.data() + r * stride + b * block;
+        EXPECT_EQ(0, std::memcmp(packed.data() + pair + 32 * e + 2 * (r % 16), src, 2)) << r << "," << b;
+        for (size_t k = 0; k < q; ++k)
+          ASSERT_EQ(packed[quants + 4 * (16 * (k / 4) + r % 16) + k % 4], src[2 + k] ^ flip) << r << "," << b << "," << k;
+      }
   }
   std::vector<uint8_t> w(64), out(64);
   EXPECT_THROW(repack_rows16(DType::F32, w.data(), out.data(), 1, 16), Error);
