@@ -43,7 +43,9 @@ def main():
     ap.add_argument("--tessera", default=os.path.join(os.path.dirname(__file__), "..", "build", "release", "tools", "tessera"))
     ap.add_argument("--peer", action="append", default=[], help="NAME=BUILD_DIR of a llama.cpp-family build")
     ap.add_argument("--peer-args", action="append", default=[], help='NAME="extra llama-bench flags"')
-    ap.add_argument("--roofline", action="store_true", help="also report fractions of the measured roofline")
+    ap.add_argument("--roofline", action="store_true",
+                    help="also report fractions of the measured roofline; every engine run is then bracketed by "
+                    "read-bandwidth probes and its tg results judged against the larger of the two")
     args = ap.parse_args()
 
     peers = dict(p.split("=", 1) for p in args.peer)
@@ -55,22 +57,40 @@ def main():
         exe = peer_tool(build, "llama-bench", "compare_peers")
         engines[name] = lambda m, exe=exe, name=name: [exe] + bench_args(m, args) + extra.get(name, [])
 
-    # samples[(engine, model, test)] = per-call avg_ts values
+    # The read bandwidth of a shared host moves from minute to minute (one Zen 4
+    # KVM guest: ~30 to ~55 GB/s), so a tg result is judged against probes taken
+    # right before and right after its own run, not one from the end of the script.
+    def read_probe():
+        machine = run_json([args.tessera, "bench", "--roofline", "-p", "0", "-n", "0", "-t", str(args.t), "-o", "json"])
+        return machine[0]["roofline_read_gbps"]
+
+    # samples[(engine, model, test)] = per-call avg_ts values; bandwidth[...] = the read
+    # bandwidth each call is judged against (tg tests, --roofline)
     samples = {}
+    bandwidth = {}
     roof = {}
+    last_probe = read_probe() if args.roofline else None
     for rnd in range(args.rounds):
         order = list(engines) if rnd % 2 == 0 else list(reversed(list(engines)))
         for model in args.model:
             for name in order:
-                for rec in run_json(engines[name](model)):
+                recs = run_json(engines[name](model))
+                if args.roofline:
+                    probe = read_probe()
+                    run_gbps, last_probe = max(last_probe, probe), probe
+                for rec in recs:
                     test = f"pp{rec['n_prompt']}" if rec["n_prompt"] else f"tg{rec['n_gen']}"
                     samples.setdefault((name, model, test), []).append(rec["avg_ts"])
+                    if args.roofline:
+                        bandwidth.setdefault((name, model, test), []).append(run_gbps)
     if args.roofline:
         for model in args.model:
             for rec in run_json([args.tessera, "bench", "--roofline"] + bench_args(model, args)):
                 test = f"pp{rec['n_prompt']}" if rec["n_prompt"] else f"tg{rec['n_gen']}"
-                # fraction per token/s: the same bytes / FLOPs per token hold for every engine
-                roof[(model, test)] = rec["roofline_fraction"] / rec["median_ts"]
+                # per token/s, the same for every engine: FLOPs against the compute peaks (pp),
+                # GB streamed (tg, then divided by each run's own bandwidth)
+                per_ts = rec["roofline_fraction"] / rec["median_ts"]
+                roof[(model, test)] = per_ts * rec["roofline_read_gbps"] if rec["n_gen"] else per_ts
 
     names = list(engines)
     peer_names = names[1:]
@@ -85,9 +105,21 @@ def main():
             row = [os.path.basename(model), test] + [f"{med[n]:.2f}" if n in med else "-" for n in names]
             row += [f"{med['tessera'] / med[p]:.2f}x" if p in med and "tessera" in med else "-" for p in peer_names]
             if roof:
-                row += [f"{100 * roof[(model, test)] * med[n]:.0f}%" if n in med else "-" for n in names]
+                for n in names:
+                    if n not in med:
+                        row.append("-")
+                    elif test.startswith("tg"):  # the median of each run's GB/s over its own bandwidth
+                        runs = zip(samples[(n, model, test)], bandwidth[(n, model, test)])
+                        fractions = [roof[(model, test)] * ts / gbps for ts, gbps in runs]
+                        row.append(f"{100 * statistics.median(fractions):.0f}%")
+                    else:
+                        row.append(f"{100 * roof[(model, test)] * med[n]:.0f}%")
             print("| " + " | ".join(row) + " |")
     print(f"\nmedians of {args.rounds} alternating rounds, each the mean of {args.r} runs; {args.t} threads", file=sys.stderr)
+    if bandwidth:
+        probes = sorted(g for v in bandwidth.values() for g in v)
+        print(f"read bandwidth beside the runs: {probes[0]:.1f} to {probes[-1]:.1f} GB/s "
+              "(tg roofline: each run against the larger probe of the two around it)", file=sys.stderr)
 
 
 if __name__ == "__main__":

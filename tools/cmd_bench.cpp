@@ -58,6 +58,7 @@ struct Result {
   int64_t n_prompt, n_gen;
   std::vector<double> seconds;
   std::string test_time;
+  double read_gbps = 0;  // tg with --roofline: the read bandwidth measured beside the test
 };
 
 // The fraction of the machine's limit a result reaches: generation against the
@@ -65,7 +66,7 @@ struct Result {
 // time its matmuls would take, each at the peak of the instruction its kernel
 // uses (fp32 FMA, int8 dot or bf16 dot).
 double roofline_fraction(const Result& r, double tokens_per_s, const MachineInfo& m) {
-  if (r.n_gen) return static_cast<double>(r.model->bytes_per_token) * tokens_per_s / 1e9 / m.read_gbps;
+  if (r.n_gen) return static_cast<double>(r.model->bytes_per_token) * tokens_per_s / 1e9 / r.read_gbps;
   double seconds_at_peak = 0;
   for (const ModelFacts::Matrix& x : r.model->matrices)
     seconds_at_peak += prompt_ops(x, r.n_prompt) / (m.peak_gops(x.peak) * 1e9);
@@ -166,7 +167,10 @@ std::string now_iso8601() {
 }
 
 int bench(BenchArgs& a) {
-  if (a.models.empty()) throw UsageError("give at least one model with -m");
+  const bool any_test = std::any_of(a.n_prompt.begin(), a.n_prompt.end(), [](int64_t n) { return n > 0; }) ||
+                        std::any_of(a.n_gen.begin(), a.n_gen.end(), [](int64_t n) { return n > 0; });
+  if (a.models.empty() && (any_test || !a.roofline))
+    throw UsageError("give at least one model with -m (or --roofline -p 0 -n 0 to measure only the machine)");
   if (a.threads.empty()) a.threads = {default_thread_count()};
   if (a.repetitions < 1) throw UsageError("-r/--repetitions must be >= 1");
   if (a.n_batch < 1) throw UsageError("-b/--batch-size must be >= 1");
@@ -188,7 +192,7 @@ int bench(BenchArgs& a) {
   std::vector<ModelFacts> facts;
   std::vector<Result> results;
   facts.reserve(a.models.size());
-  for (const auto& path : a.models) {
+  for (const auto& path : any_test ? a.models : std::vector<std::string>{}) {
     auto model = LoadedModel::open(path);
     facts.push_back(model_facts(*model, path));
     const ModelFacts& f = facts.back();
@@ -215,13 +219,22 @@ int bench(BenchArgs& a) {
             std::fprintf(stderr, "%s, %d thread(s), cache %s/%s, %s%lld...\n", path.c_str(), t, tk.c_str(),
                          tv.c_str(), np ? "pp" : "tg", static_cast<long long>(n));
             if (a.warmup) run_once(*engine, tokens, ng > 0);
+            // Decode against the bandwidth of the moment: the larger of a probe
+            // right before and one right after the timed runs.
+            if (a.roofline && ng > 0) r.read_gbps = measure_read_bandwidth(t, 3);
             for (int rep = 0; rep < a.repetitions; ++rep) r.seconds.push_back(run_once(*engine, tokens, ng > 0));
+            if (a.roofline && ng > 0) r.read_gbps = std::max(r.read_gbps, measure_read_bandwidth(t, 3));
             results.push_back(std::move(r));
           }
   }
 
   if (a.output == "json") {
     nlohmann::json out = nlohmann::json::array();
+    if (!any_test)  // --roofline alone: one record per thread count, the machine's limits
+      for (const auto& [t, m] : machine)
+        out.push_back({{"cpu_info", m.cpu}, {"kernels", m.kernel_isa}, {"n_threads", t},
+                       {"roofline_read_gbps", m.read_gbps}, {"roofline_fma_gflops", m.fma_gflops},
+                       {"roofline_int8_gops", m.int8_gops}, {"roofline_bf16_gflops", m.bf16_gflops}});
     for (const auto& r : results) {
       const int64_t n = r.n_prompt + r.n_gen;
       const Stats st = rate_stats(r.seconds, n);
@@ -242,7 +255,7 @@ int bench(BenchArgs& a) {
           {"median_ts", st.median}, {"samples_ns", ns}, {"samples_ts", ts}};
       if (machine.count(r.threads)) {
         const MachineInfo& m = machine[r.threads];
-        j["roofline_read_gbps"] = m.read_gbps;
+        j["roofline_read_gbps"] = r.n_gen ? r.read_gbps : m.read_gbps;
         j["roofline_fma_gflops"] = m.fma_gflops;
         j["roofline_int8_gops"] = m.int8_gops;
         j["roofline_bf16_gflops"] = m.bf16_gflops;
@@ -262,6 +275,7 @@ int bench(BenchArgs& a) {
                  t, m.read_gbps, m.fma_gflops, m.int8_gops, m.bf16_gflops);
     fmt::print("\n");
   }
+  if (!any_test) return 0;
   fmt::print("| model | size | params | threads | type_k | type_v | test | t/s (mean ± sd) | median t/s |{}\n",
              machine.empty() ? "" : " roofline |");
   fmt::print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |{}\n", machine.empty() ? "" : " ---: |");
@@ -272,7 +286,7 @@ int bench(BenchArgs& a) {
       const MachineInfo& m = machine[r.threads];
       if (r.n_gen) {
         const double gbps = static_cast<double>(r.model->bytes_per_token) * st.median / 1e9;
-        roof = fmt::format(" {:.1f} GB/s = {:.0f}% |", gbps, 100 * gbps / m.read_gbps);
+        roof = fmt::format(" {:.1f} GB/s = {:.0f}% of {:.1f} |", gbps, 100 * gbps / r.read_gbps, r.read_gbps);
       } else {
         double ops = 0;
         for (const ModelFacts::Matrix& x : r.model->matrices) ops += prompt_ops(x, r.n_prompt);
@@ -292,7 +306,7 @@ int bench(BenchArgs& a) {
 Runner add_bench_command(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
   auto* cmd = app.add_subcommand("bench", "Measure prompt-processing (pp) and generation (tg) speed, llama-bench style");
-  cmd->add_option("-m,--model", a->models, "Model file(s); repeat or separate with commas")->required()->delimiter(',');
+  cmd->add_option("-m,--model", a->models, "Model file(s); repeat or separate with commas")->delimiter(',');
   cmd->add_option("-p,--n-prompt", a->n_prompt, "Prompt lengths (pp tests; 0 skips)")->delimiter(',')->capture_default_str();
   cmd->add_option("-n,--n-gen", a->n_gen, "Generation lengths (tg tests; 0 skips)")->delimiter(',')->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "Thread counts (default: all hardware threads)")->delimiter(',');

@@ -238,6 +238,9 @@ struct MachineInfo {
   double peak_gops(MatmulPeak peak) const;
 };
 MachineInfo measure_machine(int n_threads, int repeats = 5);
+// Only MachineInfo::read_gbps, measured now: on a shared host it moves from
+// minute to minute, so decode results are judged against a measurement beside them.
+double measure_read_bandwidth(int n_threads, int repeats = 5);
 
 // Threads used when an option's n_threads is 0: the machine's hardware threads.
 int default_thread_count();

@@ -289,6 +289,11 @@ MachineInfo measure_machine(int n_threads, int repeats) {
   return MachineInfo{kernels::cpu_brand(), r.isa, r.read_gbps, r.fma_gflops, r.int8_gops, r.bf16_gflops};
 }
 
+double measure_read_bandwidth(int n_threads, int repeats) {
+  ThreadPool pool(n_threads > 0 ? n_threads : default_thread_count());
+  return kernels::measure_read_bandwidth(pool, repeats);
+}
+
 double MachineInfo::peak_gops(MatmulPeak peak) const {
   switch (peak) {
     case MatmulPeak::Fp32Fma:

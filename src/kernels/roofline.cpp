@@ -89,13 +89,8 @@ Probes probes_of(Isa isa) {
 
 }  // namespace
 
-Roofline measure_roofline(ThreadPool& pool, int repeats) {
-  const Probes probes = probes_of(active_isa());
-  auto read = probes.read;
-  auto fma = probes.fma;
-  Roofline r;
-  r.isa = std::string(active_isa_name());
-
+double measure_read_bandwidth(ThreadPool& pool, int repeats) {
+  const auto read = probes_of(active_isa()).read;
   // 1 GiB: far beyond any last-level cache, so every pass streams from DRAM. A
   // LargeBuffer, on huge pages as the model's repacked weights are: on 4 KiB
   // pages (malloc's, with transparent huge pages on madvise only) the page walks
@@ -109,13 +104,23 @@ Roofline measure_roofline(ThreadPool& pool, int repeats) {
     std::memset(buffer.data() + b * sizeof(float), 0, static_cast<size_t>(e - b) * sizeof(float));  // first touch by its reader
   });
   std::atomic<float> sink{0};
+  double best = 0;
   for (int rep = 0; rep < repeats; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
     pool.parallel_for(static_cast<int64_t>(n), chunk, [&](int64_t b, int64_t e, int) {
       sink = sink + read(buf + b, static_cast<size_t>(e - b));
     });
-    r.read_gbps = std::max(r.read_gbps, static_cast<double>(n * sizeof(float)) / seconds_since(t0) / 1e9);
+    best = std::max(best, static_cast<double>(n * sizeof(float)) / seconds_since(t0) / 1e9);
   }
+  return best;
+}
+
+Roofline measure_roofline(ThreadPool& pool, int repeats) {
+  const Probes probes = probes_of(active_isa());
+  auto fma = probes.fma;
+  Roofline r;
+  r.isa = std::string(active_isa_name());
+  r.read_gbps = measure_read_bandwidth(pool, repeats);
 
   const int64_t iters = 20'000'000 / 16;
   r.fma_gflops = peak_rate(pool, repeats, probes.fma_ops * static_cast<double>(iters),

@@ -27,6 +27,12 @@ struct Roofline {
 // the best (the limit is what the machine can do, noise only lowers it).
 Roofline measure_roofline(ThreadPool& pool, int repeats = 5);
 
+// Only the read bandwidth (Roofline::read_gbps). On a shared host it swings with
+// the neighbours' load (one Zen 4 KVM guest: between ~30 and ~55 GB/s from one
+// minute to the next), so decode is judged against a measurement taken beside
+// it, not one from the start of a long run.
+double measure_read_bandwidth(ThreadPool& pool, int repeats = 5);
+
 // The CPU's brand string (CPUID), e.g. "AMD EPYC 7B13".
 std::string cpu_brand();
 

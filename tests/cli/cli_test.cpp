@@ -569,6 +569,39 @@ TEST(CliBench, MarkdownTableAndBadArguments) {
   expect_failure(run_tessera("bench -m /nonexistent.gguf -p 4 -n 0"), 1, {"/nonexistent.gguf"});
 }
 
+// --roofline judges a tg test against the read bandwidth measured beside it:
+// its fraction is the weights streamed per second over that bandwidth, both in
+// the record. Without tests it reports the machine alone, and needs no model.
+TEST(CliBench, RooflineJudgesDecodeAgainstItsOwnBandwidth) {
+  test::TempDir dir;
+  const std::string model = dir.file("m.gguf");
+  ASSERT_EQ(run_tessera("mkmodel " + q(model)).exit_code, 0);
+  auto r = run_tessera("bench --roofline -m " + q(model) + " -p 0 -n 4 -t 1 -r 2 -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  // Streamed per token: every matrix, but the embedding table only when it is also the output.
+  const io::ModelFile file = io::open_model_file(model);
+  const bool tied = file.find_tensor("output.weight") == nullptr;
+  uint64_t bytes = 0;
+  for (const auto& t : file.tensors)
+    if (t.ne.size() == 2 && (tied || t.name != "token_embd.weight")) bytes += t.nbytes;
+  const double gbps = j[0]["roofline_read_gbps"].get<double>();
+  ASSERT_GT(gbps, 0);
+  EXPECT_NEAR(j[0]["roofline_fraction"].get<double>(),
+              static_cast<double>(bytes) * j[0]["median_ts"].get<double>() / 1e9 / gbps, 1e-9);
+
+  r = run_tessera("bench --roofline -p 0 -n 0 -t 1 -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["n_threads"], 1);
+  EXPECT_GT(j[0]["roofline_read_gbps"].get<double>(), 0);
+  EXPECT_GT(j[0]["roofline_fma_gflops"].get<double>(), 0);
+  expect_failure(run_tessera("bench -p 0 -n 0"), 2, {"-m"});
+  expect_failure(run_tessera("bench --roofline -n 4"), 2, {"-m"});
+}
+
 }  // namespace
 }  // namespace tessera
 
