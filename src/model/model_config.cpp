@@ -60,6 +60,18 @@ void read_encoder_keys(const io::Metadata& meta, const Architecture& arch, Model
     }
 }
 
+// Phi-3 files converted before phi3.attention.sliding_window existed: the
+// windows of the released models, by shape, as llama.cpp assigns them
+// (Phi-3-mini/medium-4k: 2047; mini-128k: 262144; medium-128k: 131072); 0 if
+// the file is none of them.
+int64_t legacy_phi3_window(const ModelConfig& c) {
+  if (c.arch != "phi3") return 0;
+  if ((c.n_layer == 32 || c.n_layer == 40) && c.n_ctx_train == 4096) return 2047;
+  if (c.n_layer == 32 && c.n_head_kv == 32 && c.n_ctx_train == 131072) return 262144;
+  if (c.n_layer == 40 && c.n_ctx_train == 131072) return 131072;
+  return 0;
+}
+
 }  // namespace
 
 ModelConfig read_model_config(const io::Metadata& meta) {
@@ -132,6 +144,12 @@ ModelConfig read_model_config(const io::Metadata& meta) {
   // 0 says "no window": Phi-4's files are phi3 ones without a window.
   if (meta.has(p + "attention.sliding_window"))
     c.sliding_window = meta.get_int(p + "attention.sliding_window") == 0 ? 0 : int_key("attention.sliding_window", 1 << 30);
+  else if (const int64_t legacy = legacy_phi3_window(c); legacy > 0)
+    c.sliding_window = legacy;
+  else if (c.arch == "phi3")
+    fail("{}: metadata key 'phi3.attention.sliding_window' is missing, and the file is none of the Phi-3 models "
+         "converted before the key existed (32 or 40 layers with a 4k or 128k context)",
+         meta.source);
   else if (d.sliding_window < 0)
     fail("{}: metadata key '{}attention.sliding_window' is missing ({} files need it)", meta.source, p, c.arch);
   else

@@ -240,16 +240,19 @@ TEST(MatmulQuantizedReference, EqualsFloatReferenceOnDequantizedActivations) {
                Error);
 }
 
-// Tiers whose Q8_0 / Q4_0 kernels take int8 activations.
-class IntDotMatmulTest : public PerIsa {
- protected:
-  void SetUp() override {
-    for (DType type : kIntDotTypes)
-      if (table().matmul_for(type)->act != ActFormat::Q8x32)
-        GTEST_SKIP() << tier_name() << " multiplies " << dtype_name(type) << " by float activations";
+// Tiers whose Q8_0 / Q4_0 kernels take int8 activations (not the generic
+// tier, which multiplies them by floats; the SIMDe AVX-512 tier on every CPU).
+class IntDotMatmulTest : public PerIsa {};
+std::vector<test::TestTier> int_dot_tiers() {
+  std::vector<test::TestTier> tiers;
+  for (const test::TestTier& t : test::test_tiers()) {
+    bool int8 = true;
+    for (DType type : kIntDotTypes) int8 = int8 && t.table->matmul_for(type)->act == ActFormat::Q8x32;
+    if (int8) tiers.push_back(t);
   }
-};
-TESSERA_INSTANTIATE_PER_ISA(IntDotMatmulTest);
+  return tiers;
+}
+INSTANTIATE_TEST_SUITE_P(Isa, IntDotMatmulTest, ::testing::ValuesIn(int_dot_tiers()), test::isa_test_name);
 
 // Against the exact integer reference: only float summation order differs, so
 // the error is a few float roundings of sum |w * x| (x as the quants stand for).

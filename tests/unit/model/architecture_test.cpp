@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "core/error.h"
 #include "io/model_file.h"
@@ -123,6 +124,36 @@ TEST(BlockSchedule, AZeroWindowIsNoWindowAndLlamaTakesTheKey) {
   llama.meta.values["llama.attention.sliding_window"] = io::meta_u32(4096);
   for (const auto& l : model::block_schedule(model::find_architecture("llama", "test"), model::read_model_config(llama.meta)))
     EXPECT_EQ(l.attention.window, 4096);
+}
+
+// Phi-3 files converted before the window key existed get the released models'
+// windows by shape, as llama.cpp c392e5094 assigns them (llama-model.cpp, phi3
+// hparams); any other phi3 file without the key is refused, as there.
+TEST(ConfigDefaults, Phi3FilesWithoutTheWindowKey) {
+  test::TempDir dir;
+  io::ModelFile f = tiny_file(dir, "phi3", 2);
+  f.meta.values.erase("phi3.attention.sliding_window");
+  auto window_of = [&](uint32_t layers, uint32_t ctx, uint32_t kv_heads) {
+    f.meta.values["phi3.block_count"] = io::meta_u32(layers);
+    f.meta.values["phi3.context_length"] = io::meta_u32(ctx);
+    f.meta.values["phi3.embedding_length"] = io::meta_u32(kv_heads * 16);  // heads of 16, as rope's dimensions
+    f.meta.values["phi3.attention.head_count"] = io::meta_u32(kv_heads);
+    f.meta.values["phi3.attention.head_count_kv"] = io::meta_u32(kv_heads);
+    return model::read_model_config(f.meta).sliding_window;
+  };
+  EXPECT_EQ(window_of(32, 4096, 4), 2047);  // Phi-3-mini-4k
+  EXPECT_EQ(window_of(40, 4096, 4), 2047);  // Phi-3-medium-4k
+  EXPECT_EQ(window_of(32, 131072, 32), 262144);  // Phi-3-mini-128k
+  EXPECT_EQ(window_of(40, 131072, 4), 131072);   // Phi-3-medium-128k
+  for (auto [layers, ctx, kv] : {std::tuple{32u, 131072u, 4u}, std::tuple{24u, 4096u, 4u}, std::tuple{32u, 8192u, 4u}})
+    try {
+      window_of(layers, ctx, kv);
+      ADD_FAILURE() << layers << " layers, context " << ctx << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("phi3.attention.sliding_window' is missing"), std::string::npos) << e.what();
+    }
+  f.meta.values["phi3.attention.sliding_window"] = io::meta_u32(64);  // the key wins
+  EXPECT_EQ(window_of(32, 4096, 4), 64);
 }
 
 }  // namespace
