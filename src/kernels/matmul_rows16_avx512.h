@@ -29,11 +29,13 @@ using kernels::TokenRows;
 using kernels::TokenRows256;
 
 // Decode streams each weight once; asking for lines this far ahead of use keeps
-// the memory system busy (as for rows8 on AVX2). Called in every token tile, not
-// only the 1-token one: a batch of a few decoding sequences streams its weights
-// in the first 4-token tile (TinyLlama Q4_0, 2 threads, 8 sequences: 124 -> 180
-// t/s aggregate; prefill also gained, ~260 -> ~290 t/s: prefetches of lines
-// already in L1 cost little). Call once per Lines * 64 bytes.
+// the memory system busy (as for rows8 on AVX2). The K-quant kernels call it in
+// every token tile, not only the 1-token one (Q4_0 / Q8_0, whose groups are one
+// stream, prefetch differently: matmul_q8_rows16_avx512.cpp): a batch of a few
+// decoding sequences streams its weights in the first 4-token tile (TinyLlama
+// Q4_0, 2 threads, 8 sequences: 124 -> 180 t/s aggregate; prefill also gained,
+// ~260 -> ~290 t/s: prefetches of lines already in L1 cost little). Call once
+// per Lines * 64 bytes.
 template <int Lines, int64_t Distance>
 inline void prefetch_ahead(const uint8_t* p) {
   for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + Distance + 64 * i), _MM_HINT_T0);
