@@ -286,7 +286,8 @@ int bench(BenchArgs& a) {
       const MachineInfo& m = machine[r.threads];
       if (r.n_gen) {
         const double gbps = static_cast<double>(r.model->bytes_per_token) * st.median / 1e9;
-        roof = fmt::format(" {:.1f} GB/s = {:.0f}% of {:.1f} |", gbps, 100 * gbps / r.read_gbps, r.read_gbps);
+        roof = fmt::format(" {:.1f} GB/s = {:.0f}% of {:.1f} |", gbps, 100 * roofline_fraction(r, st.median, m),
+                           r.read_gbps);
       } else {
         double ops = 0;
         for (const ModelFacts::Matrix& x : r.model->matrices) ops += prompt_ops(x, r.n_prompt);

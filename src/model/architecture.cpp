@@ -215,6 +215,9 @@ std::vector<Architecture> make_architectures() {
                        {Role::RopeFactorsShort, "rope_factors_short.weight", Dim::RopeHalf, Dim::None, true}}})));
   phi3.rope_neox = true;
   phi3.window_period = 1;
+  // The key is required, except in files converted before it existed (the
+  // released Phi-3 models, recognised by shape in model_config.cpp).
+  phi3.defaults = {.sliding_window = -1};
 
   // Gemma 2: GeGLU, RMS post-norms, embeddings scaled by sqrt(n_embd), tied head,
   // attention and final logit softcapping, sliding window on every other layer.

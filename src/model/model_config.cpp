@@ -146,10 +146,6 @@ ModelConfig read_model_config(const io::Metadata& meta) {
     c.sliding_window = meta.get_int(p + "attention.sliding_window") == 0 ? 0 : int_key("attention.sliding_window", 1 << 30);
   else if (const int64_t legacy = legacy_phi3_window(c); legacy > 0)
     c.sliding_window = legacy;
-  else if (c.arch == "phi3")
-    fail("{}: metadata key 'phi3.attention.sliding_window' is missing, and the file is none of the Phi-3 models "
-         "converted before the key existed (32 or 40 layers with a 4k or 128k context)",
-         meta.source);
   else if (d.sliding_window < 0)
     fail("{}: metadata key '{}attention.sliding_window' is missing ({} files need it)", meta.source, p, c.arch);
   else
