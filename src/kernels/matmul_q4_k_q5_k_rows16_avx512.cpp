@@ -16,7 +16,7 @@
 namespace tessera::kernels::TESSERA_AVX512_NS {
 namespace {
 
-constexpr int64_t kDminOffset = 32, kScalesOffset = 64, kQuantsOffset = 256, kFifthBitsOffset = 2304;
+constexpr int64_t kDminOffset = 32, kScalesOffset = 64, kQuantsOffset = 256;
 
 // Scales byte k of the 16 rows, one per 32-bit lane.
 __m512i scales_byte(const uint8_t* S, int k) {
@@ -56,6 +56,16 @@ struct KQuantRows16 {
   static constexpr int64_t kGroupBytes = 16 * sizeof(Block);  // one super-block of 16 rows
   static constexpr int kPrefetchLines = kGroupBytes / 64 / 4;  // a quarter of the group per sub-block pair
 
+  // Quant chunk c of sub-block pair P: Q5_K interleaves pair 0's chunks with
+  // the fifth-bit chunks, so the group is read in address order.
+  template <int P>
+  static const uint8_t* quants(const uint8_t* S, int c) {
+    if constexpr (!kFifthBit) return S + kQuantsOffset + 512 * P + 64 * c;
+    else if constexpr (P == 0) return S + kQuantsOffset + 128 * c + 64;
+    else return S + kQuantsOffset + 512 + 512 * P + 64 * c;
+  }
+  static const uint8_t* fifth_bits(const uint8_t* S, int c) { return S + kQuantsOffset + 128 * c; }
+
   template <int T>
   using Rows = TokenRows256<T>;
 
@@ -65,16 +75,15 @@ struct KQuantRows16 {
   static void sub_block_pair(const uint8_t* S, const Rows<T>& x, int64_t col, __m512i sc0, __m512i sc1,
                              __m512i* dot) {
     const __m512i nibble = _mm512_set1_epi8(0x0f);
-    const uint8_t* qp = S + kQuantsOffset + 512 * P;
     __m512i d0[T], d1[T];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) d0[t] = d1[t] = _mm512_setzero_si512();
     for (int c = 0; c < 8; ++c) {
-      const __m512i v = load512(qp + 64 * c);
+      const __m512i v = load512(quants<P>(S, c));
       __m512i lo = _mm512_and_si512(v, nibble);
       __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
       if constexpr (kFifthBit) {  // fifth bits of columns 4c..4c+3: bits 2P, 2P + 1 of chunk c
-        const __m512i h = load512(S + kFifthBitsOffset + 64 * c);
+        const __m512i h = load512(fifth_bits(S, c));
         lo = with_fifth_bit<2 * P>(lo, h);
         hi = with_fifth_bit<2 * P + 1>(hi, h);
       }
@@ -91,7 +100,11 @@ struct KQuantRows16 {
 
   template <int T, int P>
   static void pair(const uint8_t* S, const Rows<T>& x, int64_t s, __m512i* dot, __m512i* msum) {
-    if constexpr (kFifthBit)
+    // One token reads the group in address order, which the hardware
+    // prefetchers follow better alone (matmul_rows16_avx512.h).
+    if constexpr (T == 1)
+      ;
+    else if constexpr (kFifthBit)
       prefetch_to_l2<kPrefetchLines>(S + 64 * kPrefetchLines * P);
     else
       prefetch_ahead<kPrefetchLines, 4096>(S + 64 * kPrefetchLines * P);

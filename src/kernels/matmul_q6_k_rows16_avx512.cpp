@@ -15,16 +15,18 @@ namespace tessera::kernels::TESSERA_AVX512_NS {
 namespace {
 
 constexpr int64_t kGroupBytes = 16 * sizeof(BlockQ6_K);  // one super-block of 16 rows
-constexpr int64_t kQhOffset = 2048, kDOffset = 3072, kScalesOffset = 3104;
+constexpr int64_t kScalesOffset = 32, kHalfOffset = 288, kHalfBytes = 1536;
 
 // Block `Part` (32 columns) of half h, chunk c: low 4 bits from ql chunk
 // 16h + 8 (Part & 1) + c, nibble Part / 2; high 2 bits from qh chunk 8h + c,
-// bits 2 Part. Returns q - 32.
+// bits 2 Part (each half: ql chunk 16h + c then qh chunk 8h + c for c < 8,
+// then ql chunks 16h + 8 .. 16h + 15, the order Part 0 and 1 read them). Returns q - 32.
 template <int Part>
 __m512i weights_minus_32(const uint8_t* S, int h, int c) {
   const __m512i low4 = _mm512_set1_epi8(0x0f), high2 = _mm512_set1_epi8(0x30);
-  const __m512i l = load512(S + 64 * (16 * h + 8 * (Part & 1) + c));
-  const __m512i qh = load512(S + kQhOffset + 64 * (8 * h + c));
+  const uint8_t* half = S + kHalfOffset + kHalfBytes * h;
+  const __m512i l = load512(half + ((Part & 1) ? 1024 + 64 * c : 128 * c));
+  const __m512i qh = load512(half + 128 * c + 64);
   const __m512i lo = _mm512_and_si512(Part < 2 ? l : _mm512_srli_epi16(l, 4), low4);
   __m512i hi;  // bits 2 Part .. 2 Part + 1 moved to bits 4..5
   if (Part == 0) hi = _mm512_slli_epi16(qh, 4);
@@ -61,7 +63,9 @@ struct Q6_KRows16 {
 
   template <int T, int Part>
   static void block(const uint8_t* S, int h, const Rows<T>& x, int64_t col, __m512i* dot) {
-    prefetch_to_l2<7>(S + 420 * (4 * h + Part));  // 8 x 7 lines cover the 3360-byte super-block
+    // One token reads the group in address order, which the hardware
+    // prefetchers follow better alone (matmul_rows16_avx512.h).
+    if constexpr (T > 1) prefetch_to_l2<7>(S + 420 * (4 * h + Part));  // 8 x 7 lines cover the 3360-byte super-block
     // Row i's two scales as int16 in lane i, then each sign-extended to int32.
     const __m512i pairs = _mm512_cvtepi8_epi16(
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(S + kScalesOffset + 32 * (4 * h + Part))));
@@ -85,7 +89,7 @@ struct Q6_KRows16 {
         block<T, 2>(S, h, x, col + 64, dot);
         block<T, 3>(S, h, x, col + 96, dot);
       }
-      const __m512 d = load_fp16x16(S + kDOffset);
+      const __m512 d = load_fp16x16(S);
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t)
         acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, _mm512_set1_ps(x.d[t][s])), acc[t]);

@@ -21,10 +21,22 @@ bool can_repack_rows16(DType type) {
 
 namespace {
 
-// N = rows per group (8 or 16); the offsets are weight_repack.h's with 8 -> N.
-// Q5_K (Block = BlockQ5_K) is Q4_K's layout with its fifth bits after it.
+// N = rows per group (8 or 16); the offsets are weight_repack.h's with 8 -> N,
+// except where rows16 orders Q5_K's and Q6_K's chunks in reading order.
+// Offset of quant chunk c (c < 32) of a Q4_K / Q5_K super-block.
+size_t k_quant_chunk(int N, bool fifth_bit, int c) {
+  if (N == 16 && fifth_bit) return c < 8 ? 20 * N + 8 * N * c : 48 * N + 4 * N * c;
+  return 16 * N + 4 * N * c;
+}
+
+// Offset of Q5_K's fifth-bit chunk e (e < 8).
+size_t q5_k_fifth_bits_chunk(int N, int e) { return N == 16 ? 16 * N + 8 * N * e : 144 * N + 4 * N * e; }
+
+// Q5_K (Block = BlockQ5_K) is Q4_K's layout with its fifth bits after it (rows8)
+// or each fifth-bit chunk before its sub-block 0/1 quant chunk (rows16).
 template <class Block>
 void repack_q4_k_q5_k_group(int N, const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
+  constexpr bool kFifthBit = sizeof(Block) == sizeof(BlockQ5_K);
   for (int64_t s = 0; s < super_blocks; ++s, out += N * sizeof(Block)) {
     for (int i = 0; i < N; ++i) {
       Block b;
@@ -32,22 +44,37 @@ void repack_q4_k_q5_k_group(int N, const uint8_t* in, size_t stride, int64_t sup
       std::memcpy(out + 2 * i, &b.d, 2);
       std::memcpy(out + 2 * N + 2 * i, &b.dmin, 2);
       for (int k = 0; k < 12; ++k) out[4 * N + N * k + i] = b.scales[k];
-      for (int c = 0; c < 32; ++c) std::memcpy(out + 16 * N + 4 * N * c + 4 * i, b.qs + 4 * c, 4);
-      if constexpr (sizeof(Block) == sizeof(BlockQ5_K))
-        for (int e = 0; e < 8; ++e) std::memcpy(out + 144 * N + 4 * N * e + 4 * i, b.qh + 4 * e, 4);
+      for (int c = 0; c < 32; ++c) std::memcpy(out + k_quant_chunk(N, kFifthBit, c) + 4 * i, b.qs + 4 * c, 4);
+      if constexpr (kFifthBit)
+        for (int e = 0; e < 8; ++e) std::memcpy(out + q5_k_fifth_bits_chunk(N, e) + 4 * i, b.qh + 4 * e, 4);
     }
   }
 }
 
+// Where a Q6_K super-block of N rows keeps its parts (weight_repack.h).
+struct Q6_KPlace {
+  int N;
+  size_t ql(int c) const {  // chunk c < 32
+    if (N == 8) return 4 * N * c;
+    const int m = c % 16;
+    return half(c / 16) + (m < 8 ? 8 * N * m : 32 * N + 4 * N * m);
+  }
+  size_t qh(int e) const { return N == 8 ? 128 * N + 4 * N * e : half(e / 8) + 8 * N * (e % 8) + 4 * N; }
+  size_t d() const { return N == 8 ? 192 * N : 0; }
+  size_t scales(int k) const { return N == 8 ? 194 * N + 2 * N * k : 2 * N + 2 * N * k; }  // k < 8
+  size_t half(int h) const { return 18 * N + 96 * N * h; }  // rows16
+};
+
 void repack_q6_k_group(int N, const uint8_t* in, size_t stride, int64_t super_blocks, uint8_t* out) {
+  const Q6_KPlace at{N};
   for (int64_t s = 0; s < super_blocks; ++s, out += N * sizeof(BlockQ6_K)) {
     for (int i = 0; i < N; ++i) {
       BlockQ6_K b;
       std::memcpy(&b, in + i * stride + s * sizeof(BlockQ6_K), sizeof b);
-      for (int c = 0; c < 32; ++c) std::memcpy(out + 4 * N * c + 4 * i, b.ql + 4 * c, 4);
-      for (int e = 0; e < 16; ++e) std::memcpy(out + 128 * N + 4 * N * e + 4 * i, b.qh + 4 * e, 4);
-      std::memcpy(out + 192 * N + 2 * i, &b.d, 2);
-      for (int k = 0; k < 8; ++k) std::memcpy(out + 194 * N + 2 * N * k + 2 * i, b.scales + 2 * k, 2);
+      for (int c = 0; c < 32; ++c) std::memcpy(out + at.ql(c) + 4 * i, b.ql + 4 * c, 4);
+      for (int e = 0; e < 16; ++e) std::memcpy(out + at.qh(e) + 4 * i, b.qh + 4 * e, 4);
+      std::memcpy(out + at.d() + 2 * i, &b.d, 2);
+      for (int k = 0; k < 8; ++k) std::memcpy(out + at.scales(k) + 2 * i, b.scales + 2 * k, 2);
     }
   }
 }

@@ -56,7 +56,17 @@ void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t 
 //   bytes [64 + 16Qe + 4(16k + i), +4)    row i's quant bytes 4k .. 4k+3 of block 2p + e
 // (an odd last block alone: its 32 bytes of scales, then its quants), so a
 // group is one address stream, read in order; a 512-bit load of quants is
-// 64-byte aligned when the matrix is, except after an odd last block's scales. For BF16 (any cols),
+// 64-byte aligned when the matrix is, except after an odd last block's scales.
+// Q5_K and Q6_K chunks likewise sit in the order a one-token kernel reads them:
+// Q5_K keeps Q4_K's first 256 bytes, then for e < 8
+//   bytes [256 + 128e, +64)        qh chunk e (16 rows x 4 bytes, as above)
+//   bytes [320 + 128e, +64)        quant chunk e (sub-blocks 0 and 1)
+// then quant chunks 8 .. 31 at 768 + 64c; Q6_K (3360 bytes) has
+//   bytes [2i, +2)                 row i's fp16 d
+//   bytes [32 + 32k + 2i, +2)      row i's scales 2k and 2k+1 (k < 8)
+// then two halves of 1536 bytes at 288 + 1536h, each: ql chunk 16h + e and
+// qh chunk 8h + e at + 128e and + 128e + 64 (e < 8), then ql chunks 16h + 8 ..
+// 16h + 15 at + 1024. For BF16 (any cols),
 // column pair p of the group's 16 rows is the 64 bytes at g * 16 * stride + 64p
 // (row i's columns 2p and 2p + 1 at + 4i: one load feeds vdpbf16ps 16 rows),
 // and an odd last column the 32 bytes after the pairs (row i's at + 2i). Rows

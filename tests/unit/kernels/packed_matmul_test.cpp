@@ -5,7 +5,9 @@
 // overflow a narrower sum.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -260,7 +262,7 @@ TEST(QuantizeActivationsBf16, RoundsEachFloatAndPads) {
 
 // The rows16 layout keeps the matrix's size and moves bytes only within groups
 // of 16 rows; Q8_0's quants are stored biased (xor 0x80), rows past the last
-// group are copied as they are; Q4_0 / Q8_0 bytes land where weight_repack.h says.
+// group are copied as they are; Q4_0 / Q8_0 / Q5_K / Q6_K bytes land where weight_repack.h says.
 TEST(Rows16Layout, RepacksWithinGroupsAndCopiesTails) {
   for (DType type : kInt8Types) {
     SCOPED_TRACE(dtype_name(type));
@@ -298,6 +300,49 @@ TEST(Rows16Layout, RepacksWithinGroupsAndCopiesTails) {
         EXPECT_EQ(0, std::memcmp(packed.data() + pair + 32 * e + 2 * (r % 16), src, 2)) << r << "," << b;
         for (size_t k = 0; k < q; ++k)
           ASSERT_EQ(packed[quants + 4 * (16 * (k / 4) + r % 16) + k % 4], src[2 + k] ^ flip) << r << "," << b << "," << k;
+      }
+  }
+  // Q5_K / Q6_K: every byte of every super-block of two groups where weight_repack.h places it.
+  for (DType type : {DType::Q5_K, DType::Q6_K}) {
+    SCOPED_TRACE(dtype_name(type));
+    const int64_t rows = 32, cols = 512;
+    const size_t stride = row_bytes(type, cols), block = dtype_info(type).block_bytes;
+    const std::vector<uint8_t> w = random_matrix(type, rows, cols, 13);
+    std::vector<uint8_t> packed(w.size());
+    repack_rows16(type, w.data(), packed.data(), rows, cols);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t s = 0; s < cols / 256; ++s) {
+        const uint8_t* got = packed.data() + (r / 16) * 16 * stride + s * 16 * block;
+        const uint8_t* src = w.data() + r * stride + s * block;
+        const size_t i = r % 16;
+        // (offset in the packed super-block, bytes, offset in the plain block)
+        std::vector<std::array<size_t, 3>> parts;
+        if (type == DType::Q5_K) {
+          parts = {{2 * i, 2, offsetof(BlockQ5_K, d)}, {32 + 2 * i, 2, offsetof(BlockQ5_K, dmin)}};
+          for (size_t k = 0; k < 12; ++k) parts.push_back({64 + 16 * k + i, 1, offsetof(BlockQ5_K, scales) + k});
+          for (size_t e = 0; e < 8; ++e) {
+            parts.push_back({256 + 128 * e + 4 * i, 4, offsetof(BlockQ5_K, qh) + 4 * e});
+            parts.push_back({320 + 128 * e + 4 * i, 4, offsetof(BlockQ5_K, qs) + 4 * e});
+          }
+          for (size_t c = 8; c < 32; ++c) parts.push_back({768 + 64 * c + 4 * i, 4, offsetof(BlockQ5_K, qs) + 4 * c});
+        } else {
+          parts = {{2 * i, 2, offsetof(BlockQ6_K, d)}};
+          for (size_t k = 0; k < 8; ++k) parts.push_back({32 + 32 * k + 2 * i, 2, offsetof(BlockQ6_K, scales) + 2 * k});
+          for (size_t h = 0; h < 2; ++h) {
+            const size_t half = 288 + 1536 * h;
+            for (size_t e = 0; e < 8; ++e) {
+              parts.push_back({half + 128 * e + 4 * i, 4, offsetof(BlockQ6_K, ql) + 4 * (16 * h + e)});
+              parts.push_back({half + 128 * e + 64 + 4 * i, 4, offsetof(BlockQ6_K, qh) + 4 * (8 * h + e)});
+              parts.push_back({half + 1024 + 64 * e + 4 * i, 4, offsetof(BlockQ6_K, ql) + 4 * (16 * h + 8 + e)});
+            }
+          }
+        }
+        size_t covered = 0;
+        for (const auto& [at, n, from] : parts) {
+          EXPECT_EQ(0, std::memcmp(got + at, src + from, n)) << "row " << r << ", super-block " << s << ", at " << at;
+          covered += n;
+        }
+        EXPECT_EQ(covered, block);
       }
   }
   std::vector<uint8_t> w(64), out(64);
