@@ -5,7 +5,10 @@ Runs `tessera bench` and each peer's `llama-bench` on the same models, tests and
 threads, alternating engines round by round (so machine noise hits all alike), and
 prints median tokens/s per engine and the ratio Tessera / peer. Peers are existing
 build directories given by --peer NAME=DIR (or TESSERA_PEERS="NAME=DIR,NAME=DIR");
-this script never builds or downloads anything.
+--baseline NAME=TESSERA_BINARY adds another Tessera build (say, an older commit's)
+as one more engine, to check a change for regressions the same way. Environment
+variables such as TESSERA_ISA=avx2 apply to every Tessera binary. This script
+never builds or downloads anything.
 
 Example:
   bench/compare_peers.py -m tinyllama-q4_0.gguf -p 512 -n 128 -t 2 --rounds 3 \\
@@ -43,6 +46,8 @@ def main():
     ap.add_argument("--tessera", default=os.path.join(os.path.dirname(__file__), "..", "build", "release", "tools", "tessera"))
     ap.add_argument("--peer", action="append", default=[], help="NAME=BUILD_DIR of a llama.cpp-family build")
     ap.add_argument("--peer-args", action="append", default=[], help='NAME="extra llama-bench flags"')
+    ap.add_argument("--baseline", action="append", default=[],
+                    help="NAME=TESSERA_BINARY of another Tessera build, run like tessera and compared as a peer")
     ap.add_argument("--roofline", action="store_true",
                     help="also report fractions of the measured roofline; every engine run is then bracketed by "
                     "read-bandwidth probes and its tg results judged against the larger of the two")
@@ -53,6 +58,10 @@ def main():
         peers.update(p.split("=", 1) for p in os.environ["TESSERA_PEERS"].split(",") if p)
     extra = {k: shlex.split(v) for k, v in (p.split("=", 1) for p in args.peer_args)}
     engines = {"tessera": lambda m: [args.tessera, "bench"] + bench_args(m, args)}
+    for name, exe in (b.split("=", 1) for b in args.baseline):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"compare_peers: --baseline {name}: {exe} is not an executable")
+        engines[name] = lambda m, exe=exe: [exe, "bench"] + bench_args(m, args)
     for name, build in peers.items():
         exe = peer_tool(build, "llama-bench", "compare_peers")
         engines[name] = lambda m, exe=exe, name=name: [exe] + bench_args(m, args) + extra.get(name, [])
