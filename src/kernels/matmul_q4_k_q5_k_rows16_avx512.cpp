@@ -100,14 +100,12 @@ struct KQuantRows16 {
 
   template <int T, int P>
   static void pair(const uint8_t* S, const Rows<T>& x, int64_t s, __m512i* dot, __m512i* msum) {
-    // One token reads the group in address order, which the hardware
-    // prefetchers follow better alone (matmul_rows16_avx512.h).
-    if constexpr (T == 1)
-      ;
-    else if constexpr (kFifthBit)
-      prefetch_to_l2<kPrefetchLines>(S + 64 * kPrefetchLines * P);
-    else
-      prefetch_ahead<kPrefetchLines, 4096>(S + 64 * kPrefetchLines * P);
+    if constexpr (T > 1) {  // one token leaves the in-order group to the hardware (matmul_rows16_avx512.h)
+      if constexpr (kFifthBit)
+        prefetch_to_l2<kPrefetchLines>(S + 64 * kPrefetchLines * P);
+      else
+        prefetch_ahead<kPrefetchLines, 4096>(S + 64 * kPrefetchLines * P);
+    }
     __m512i sc0, sc1, m0, m1;
     scale_min(S, 2 * P, &sc0, &m0);
     scale_min(S, 2 * P + 1, &sc1, &m1);

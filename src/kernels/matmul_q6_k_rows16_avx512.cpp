@@ -63,9 +63,8 @@ struct Q6_KRows16 {
 
   template <int T, int Part>
   static void block(const uint8_t* S, int h, const Rows<T>& x, int64_t col, __m512i* dot) {
-    // One token reads the group in address order, which the hardware
-    // prefetchers follow better alone (matmul_rows16_avx512.h).
-    if constexpr (T > 1) prefetch_to_l2<7>(S + 420 * (4 * h + Part));  // 8 x 7 lines cover the 3360-byte super-block
+    if constexpr (T > 1)  // one token leaves the in-order group to the hardware (matmul_rows16_avx512.h)
+      prefetch_to_l2<7>(S + 420 * (4 * h + Part));  // 8 x 7 lines cover the 3360-byte super-block
     // Row i's two scales as int16 in lane i, then each sign-extended to int32.
     const __m512i pairs = _mm512_cvtepi8_epi16(
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(S + kScalesOffset + 32 * (4 * h + Part))));

@@ -28,27 +28,23 @@ namespace {
 using kernels::TokenRows;
 using kernels::TokenRows256;
 
-// Decode streams each weight once; asking for lines this far ahead of use keeps
-// the memory system busy (as for rows8 on AVX2). The K-quant kernels call it in
-// every token tile, not only the 1-token one (Q4_0 / Q8_0, whose groups are one
-// stream, prefetch differently: matmul_q8_rows16_avx512.cpp): a batch of a few
-// decoding sequences streams its weights in the first 4-token tile (TinyLlama
-// Q4_0, 2 threads, 8 sequences: 124 -> 180 t/s aggregate; prefill also gained,
-// ~260 -> ~290 t/s: prefetches of lines already in L1 cost little). Call once
-// per Lines * 64 bytes.
+// Every group of a rows16 int8 matrix is one address stream, read in order
+// (weight_repack.h), so a 1-token tile (decode) leaves it to the hardware
+// prefetcher: one Zen 4 core streamed Q4_K 1.2x faster without software
+// prefetches, and Q4_0 / Q8_0 1.3x. Tiles of several tokens prefetch: a batch
+// of a few decoding sequences streams its weights in the first 4-token tile
+// (TinyLlama Q4_0, 2 threads, 8 sequences: 124 -> 180 t/s aggregate; prefill
+// also gained, ~260 -> ~290 t/s: prefetches of lines already in L1 cost
+// little). Q4_K asks into L1 this far ahead; call once per Lines * 64 bytes.
 template <int Lines, int64_t Distance>
 inline void prefetch_ahead(const uint8_t* p) {
   for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + Distance + 64 * i), _MM_HINT_T0);
 }
 
-// The same into L2 only (T1), 16 KiB ahead: a T0 prefetch holds one of the
-// core's few L1 miss buffers until its line arrives from memory. With T0 4 KiB
-// ahead, Q5_K and Q6_K, whose loads jump between a super-block's quants and its
-// high bits, streamed from memory at a third to a half of Q4_K's rate on one
-// Zen 4 core (kernels_bench decode/, 64 MiB matrix); into L2 they keep up with
-// it. Q4_K, read in address order, showed no clear gain this way (noisy runs)
-// and keeps prefetch_ahead; Q4_0 and Q8_0 prefetch so only in tiles of several
-// tokens (matmul_q8_rows16_avx512.cpp).
+// The same into L2 only (T1), 16 KiB ahead, for the other formats' tiles of
+// several tokens: a T0 prefetch holds one of the core's few L1 miss buffers
+// until its line arrives from memory (Q5_K and Q6_K, when their layouts were
+// two streams, ran at a third to a half of Q4_K's rate with T0 4 KiB ahead).
 template <int Lines>
 inline void prefetch_to_l2(const uint8_t* p) {
   for (int i = 0; i < Lines; ++i) _mm_prefetch(reinterpret_cast<const char*>(p + 16 * 1024 + 64 * i), _MM_HINT_T1);
