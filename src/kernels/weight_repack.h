@@ -65,8 +65,8 @@ void repack_rows8(DType type, const void* src, void* dst, int64_t rows, int64_t 
 //   bytes [2i, +2)                 row i's fp16 d
 //   bytes [32 + 32k + 2i, +2)      row i's scales 2k and 2k+1 (k < 8)
 // then two halves of 1536 bytes at 288 + 1536h, each: ql chunk 16h + e and
-// qh chunk 8h + e at + 128e and + 128e + 64 (e < 8), then ql chunks 16h + 8 ..
-// 16h + 15 at + 1024. For BF16 (any cols),
+// qh chunk 8h + e at + 128e and + 128e + 64 (e < 8), then ql chunk 16h + 8 + e
+// at + 1024 + 64e. For BF16 (any cols),
 // column pair p of the group's 16 rows is the 64 bytes at g * 16 * stride + 64p
 // (row i's columns 2p and 2p + 1 at + 4i: one load feeds vdpbf16ps 16 rows),
 // and an odd last column the 32 bytes after the pairs (row i's at + 2i). Rows
