@@ -90,8 +90,13 @@ def main():
                 for rec in recs:
                     test = f"pp{rec['n_prompt']}" if rec["n_prompt"] else f"tg{rec['n_gen']}"
                     samples.setdefault((name, model, test), []).append(rec["avg_ts"])
+                    beside = ""
                     if args.roofline:
                         bandwidth.setdefault((name, model, test), []).append(run_gbps)
+                        beside = f", read bandwidth beside it {run_gbps:.1f} GB/s" if rec["n_gen"] else ""
+                    # each run, so a noisy median can be judged pair by pair
+                    print(f"round {rnd + 1}: {name} {os.path.basename(model)} {test} {rec['avg_ts']:.2f} t/s{beside}",
+                          file=sys.stderr, flush=True)
     if args.roofline:
         for model in args.model:
             for rec in run_json([args.tessera, "bench", "--roofline"] + bench_args(model, args)):
